@@ -1,0 +1,217 @@
+"""`speechbot` command line: each command is a thin call into retrieval (or the bot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from bot import render
+from bot.config import Config, ConfigError, load_config
+from retrieval.library import Library
+from retrieval.model import Answer
+from retrieval.sources import SourceError
+from retrieval.store import Store
+
+log = logging.getLogger("speechbot")
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: one line on stderr, exit code 1."""
+
+
+def _library(config: Config) -> Library:
+    return Library.open(config.corpus_dir, config.store_path)
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    if total >= 20 and (done % 10 == 0 or done == total):
+        print(f"\r索引中 {done}/{total} {name[:40]:<40}", end="", file=sys.stderr, flush=True)
+        if done == total:
+            print(file=sys.stderr)
+
+
+def cmd_index(config: Config, args: argparse.Namespace) -> int:
+    library = Library(config.corpus_dir, Store(config.store_path))
+    report = library.reload(progress=_progress)
+    if args.json:
+        _print_json(asdict(report))
+    else:
+        print(render.index_report_text(report))
+    return 0
+
+
+def cmd_ask(config: Config, args: argparse.Namespace) -> int:
+    question = " ".join(args.question).strip()
+    if not question:
+        raise UsageError("empty question")
+    answer = _library(config).engine.search(question, k=args.k or config.top_k)
+    print(render.answer_text(answer))
+    return 0
+
+
+def _answer_json(answer: Answer) -> dict:
+    return {
+        "query": answer.query,
+        "answered": answer.answered,
+        "took_ms": round(answer.took_ms, 3),
+        "phrase": answer.phrase,
+        "phrase_count": answer.phrase_count,
+        "hits": [asdict(h) | {"highlights": [list(x) for x in h.highlights]} for h in answer.hits],
+    }
+
+
+def cmd_search(config: Config, args: argparse.Namespace) -> int:
+    engine = _library(config).engine
+    k = args.k or config.top_k
+    if args.query:
+        queries = [" ".join(args.query)]
+    else:
+        queries = [line.strip() for line in sys.stdin]
+        queries = [q for q in queries if q]
+    if not queries or not all(q.strip() for q in queries):
+        raise UsageError("empty query")
+    for query in queries:
+        answer = engine.search(query, k=k)
+        if args.json:
+            _print_json(_answer_json(answer), compact=True)
+        else:
+            print(render.answer_line(answer))
+    return 0
+
+
+def cmd_speeches(config: Config, args: argparse.Namespace) -> int:
+    speeches = _library(config).store.speeches()
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "event": s.event,
+                    "place": s.place,
+                    "paragraphs": s.paragraphs,
+                    "source": s.source,
+                }
+                for s in speeches
+            ]
+        )
+    else:
+        print(render.speeches_text(speeches))
+    return 0
+
+
+def cmd_show(config: Config, args: argparse.Namespace) -> int:
+    store = _library(config).store
+    speech = store.speech(args.speech_id)
+    if speech is None:
+        raise UsageError(f"unknown speech id: {args.speech_id}")
+    paragraphs = store.paragraphs_of(speech.id)
+    if args.json:
+        _print_json(
+            {
+                "id": speech.id,
+                "title": speech.title,
+                "event": speech.event,
+                "place": speech.place,
+                "source": speech.source,
+                "paragraphs": [
+                    {"n": p.n, "heading": p.heading, "text": p.text, "damaged": p.damaged}
+                    for p in paragraphs
+                ],
+            }
+        )
+    else:
+        print(render.speech_text(speech, paragraphs))
+    return 0
+
+
+def cmd_eval(config: Config, args: argparse.Namespace) -> int:
+    from retrieval.evaluate import evaluate, format_report, load_queries
+
+    path = Path(args.queries)
+    try:
+        queries = load_queries(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read queries {path}: {exc}") from exc
+    result = evaluate(_library(config).engine, queries)
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_report(result))
+    return 0
+
+
+def _print_json(value: object, compact: bool = False) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=None if compact else 2))
+
+
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "search": cmd_search,
+    "speeches": cmd_speeches,
+    "show": cmd_show,
+    "eval": cmd_eval,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechbot", description="Search union congress speeches (CLI and Telegram bot)."
+    )
+    parser.add_argument(
+        "--config", help="TOML config file (default: $SPEECHBOT_CONFIG, ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="refresh the store from the corpus directory")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="answer a question with the top passages")
+    p.add_argument("question", nargs="+")
+    p.add_argument("-k", type=int, default=0, help="number of passages")
+
+    p = sub.add_parser("search", help="search; with no QUERY reads one query a line from stdin")
+    p.add_argument("query", nargs="*")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-k", type=int, default=0, help="number of hits")
+
+    p = sub.add_parser("speeches", help="list the speeches")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("show", help="print one cleaned speech")
+    p.add_argument("speech_id")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="measure answer quality on a JSONL query set")
+    p.add_argument("queries")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args.config)
+        if getattr(args, "k", 0) and not 1 <= args.k <= 100:
+            raise UsageError("-k must be between 1 and 100")
+        return COMMANDS[args.command](config, args)
+    except (ConfigError, UsageError, SourceError) as exc:
+        print(f"speechbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Answers and corpus listings as plain text for the terminal."""
+
+from __future__ import annotations
+
+from retrieval.model import Answer, Hit, IndexReport
+from retrieval.store import ParagraphRow, SpeechRow
+
+from bot import messages as m
+
+
+def source_line(hit: Hit) -> str:
+    """Speech title · congress · section heading · paragraph number (parts that exist)."""
+    parts = [hit.speech_title]
+    if hit.event and hit.event not in hit.speech_title:
+        parts.append(hit.event)
+    if hit.heading:
+        parts.append(hit.heading)
+    parts.append(m.PARAGRAPH.format(n=hit.paragraph))
+    return m.SOURCE_SEP.join(parts)
+
+
+def phrase_line(answer: Answer) -> str:
+    if not answer.phrase:
+        return ""
+    if answer.phrase_count:
+        return m.PHRASE_COUNT.format(phrase=answer.phrase, count=answer.phrase_count)
+    return m.PHRASE_NOT_FOUND.format(phrase=answer.phrase)
+
+
+def answer_text(answer: Answer) -> str:
+    if not answer.answered:
+        lines = [phrase_line(answer)] if answer.phrase else []
+        return "\n".join([*lines, m.NOTHING_FOUND])
+    lines = [phrase_line(answer) or m.ANSWER_HEADER, ""]
+    for hit in answer.hits:
+        lines.append(f"{hit.rank}. 「{hit.snippet}」")
+        lines.append(f"   —— {source_line(hit)}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def answer_line(answer: Answer) -> str:
+    """One line per query, for batch runs read by people and by grep."""
+    if not answer.answered:
+        return f"{answer.query}\t-\t{m.NOTHING_FOUND}"
+    top = answer.hits[0]
+    return f"{answer.query}\t{top.speech_id}#{top.paragraph}\t{top.snippet}"
+
+
+def speeches_text(speeches: list[SpeechRow]) -> str:
+    if not speeches:
+        return m.NO_SPEECHES
+    lines = [m.SPEECHES_HEADER.format(count=len(speeches))]
+    for s in speeches:
+        lines.append(m.SPEECH_LINE.format(id=s.id, title=s.title, paragraphs=s.paragraphs))
+    return "\n".join(lines)
+
+
+def speech_text(speech: SpeechRow, paragraphs: list[ParagraphRow]) -> str:
+    lines = [speech.title]
+    if speech.event:
+        lines.append(m.SPEECH_EVENT.format(event=speech.event))
+    lines.append(m.SPEECH_SOURCE.format(source=speech.source))
+    heading = ""
+    for p in paragraphs:
+        if p.heading and p.heading != heading and not p.text.startswith(p.heading):
+            lines += ["", p.heading]
+        heading = p.heading
+        lines += ["", f"[{p.n}] {p.text}"]
+    return "\n".join(lines)
+
+
+def index_report_text(report: IndexReport) -> str:
+    lines = [
+        m.INDEX_REPORT.format(
+            files=report.files,
+            added=len(report.added),
+            changed=len(report.changed),
+            removed=len(report.removed),
+            unchanged=report.unchanged,
+            speeches=report.speeches,
+            paragraphs=report.paragraphs,
+            damaged=report.damaged,
+            seconds=report.seconds,
+        )
+    ]
+    if report.warnings:
+        lines.append(m.WARNINGS)
+        lines += [f"- {w}" for w in report.warnings]
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""How much of a question a passage covers, weighted by how telling each word is.
+
+This is the evidence behind two decisions: the order of the best candidates (a passage
+holding every word of the question beats a longer one that merely repeats a few), and the
+"nothing found" rule (a question whose telling words are missing from every candidate is
+not answered). Both depend on shares of the question, not on raw BM25 scores, so they do
+not drift as the corpus grows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from retrieval.query import normalize
+from retrieval.snippet import sentences
+
+# A one-character word (成, 人, 新) says little on its own, so it counts half.
+SINGLE_CHAR_WEIGHT = 0.5
+# A place the corpus never names (another city's congress) decides that the question is
+# about something else, whatever else matches.
+UNKNOWN_PLACE_WEIGHT = 3.0
+
+
+def word_weight(word: str, doc_freq: int, n_docs: int, place: bool = False) -> float:
+    """Rare words weigh most; a word the corpus never uses weighs most of all."""
+    weight = math.log((n_docs + 1) / (doc_freq + 0.5))
+    if len(word) == 1:
+        return weight * SINGLE_CHAR_WEIGHT
+    if place and doc_freq == 0:
+        return weight * UNKNOWN_PLACE_WEIGHT
+    return weight
+
+
+def share(weights: dict[str, float], present: Sequence[str], context: str) -> float:
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    covered = sum(
+        w for word, w in weights.items() if any(word in p for p in present) or (word in context)
+    )
+    return covered / total
+
+
+def passage_coverage(weights: dict[str, float], text: str, context: str) -> tuple[float, float]:
+    """(share covered by the paragraph with its context, best share of a single sentence).
+
+    Words are looked for as substrings of the normalised text, so a question that segments
+    a name differently from the text (南昌 / 南昌市) still meets it. The context (heading,
+    speech title, congress) counts as present in every sentence.
+    """
+    flat_context = normalize(context)
+    whole = share(weights, [normalize(text)], flat_context)
+    best_sentence = max(
+        (share(weights, [normalize(text[s:e])], flat_context) for s, e in sentences(text)),
+        default=0.0,
+    )
+    return whole, best_sentence

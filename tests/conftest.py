@@ -1,0 +1,41 @@
+"""Shared fixtures: the bundled corpus indexed once per test session into a temporary store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import BUNDLED_CORPUS
+from retrieval.index import tokens_for
+from retrieval.library import Library
+from retrieval.search import SearchEngine
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The bundled corpus, read-only for tests (copy it with `corpus_copy` to change files)."""
+    store = tmp_path_factory.mktemp("store") / "speechbot.db"
+    return Library.open(BUNDLED_CORPUS, store)
+
+
+@pytest.fixture(scope="session")
+def engine(library: Library) -> SearchEngine:
+    return library.engine
+
+
+@pytest.fixture(scope="session")
+def snapshot_tokens(library: Library) -> list[list[str]]:
+    rows = library.engine.snapshot.rows
+    return tokens_for([r.text for r in rows], library.store, library.tokenizer)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus directory."""
+    target = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, target)
+    return target

@@ -1,0 +1,136 @@
+"""Every CLI command, through `bot.cli.main`, with its JSON shape."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import BUNDLED_CORPUS, default_store_path, load_config
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    base = tmp_path_factory.mktemp("cli")
+    path = base / "config.toml"
+    path.write_text(
+        f'[corpus]\ndir = "{BUNDLED_CORPUS.as_posix()}"\n[store]\npath = "cli.db"\n'
+        "[search]\ntop_k = 3\n",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(path), "index"]) == 0
+    return str(path)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_reports_counts(config_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "index", "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["speeches"] == 8
+    assert report["unchanged"] == 1 and report["added"] == []
+
+
+def test_search_json_finds_every_niangjiaren_paragraph(
+    config_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "search", "--json", "-k", "10", "娘家人")
+    answer = json.loads(out)
+    assert code == 0 and answer["answered"]
+    assert set(answer) >= {"query", "answered", "took_ms", "hits"}
+    containing = [h for h in answer["hits"] if "娘家人" in h["text"]]
+    assert len(containing) == 4
+    for hit in answer["hits"]:
+        assert set(hit) >= {
+            "rank", "score", "speech_id", "speech_title", "event", "paragraph",
+            "heading", "text", "snippet", "highlights",
+        }  # fmt: skip
+        assert hit["speech_title"]
+        for start, end in hit["highlights"]:
+            assert 0 <= start < end <= len(hit["snippet"])
+
+
+def test_search_reads_queries_from_stdin(
+    config_file: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("娘家人\n\n明天会下雨吗\n"))
+    code, out, _ = _run(capsys, "--config", config_file, "search", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [a["query"] for a in lines] == ["娘家人", "明天会下雨吗"]
+    assert lines[0]["answered"] and not lines[1]["answered"]
+    assert lines[1]["hits"] == []
+
+
+def test_speeches_and_show(config_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "speeches", "--json")
+    speeches = json.loads(out)
+    assert code == 0 and len(speeches) == 8
+    assert all(s["event"] and s["title"] and s["paragraphs"] > 0 for s in speeches)
+    first = speeches[0]
+    code, out, _ = _run(capsys, "--config", config_file, "show", "--json", first["id"])
+    speech = json.loads(out)
+    assert code == 0
+    assert speech["id"] == first["id"] and speech["event"] == first["event"]
+    assert [p["n"] for p in speech["paragraphs"]] == list(range(1, first["paragraphs"] + 1))
+    assert set(speech["paragraphs"][0]) == {"n", "heading", "text", "damaged"}
+
+
+def test_ask_prints_passages_with_sources(
+    config_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "ask", "工会工作的立身之本是什么？")
+    assert code == 0
+    assert "为职工服务是工会的立身之本" in out
+    assert "第" in out and "段" in out
+
+
+def test_errors_are_one_line_and_non_zero(
+    config_file: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = _run(capsys, "--config", config_file, "show", "nosuchid")
+    assert code != 0 and err.count("\n") == 1 and "nosuchid" in err
+    code, _, err = _run(capsys, "--config", config_file, "ask", "   ")
+    assert code != 0 and err.count("\n") == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[search\ntop_k = ", encoding="utf-8")
+    code, _, err = _run(capsys, "--config", str(bad), "speeches")
+    assert code != 0 and err.count("\n") == 1 and "bad.toml" in err
+    code, _, err = _run(capsys, "--config", str(tmp_path / "missing.toml"), "speeches")
+    assert code != 0 and "not found" in err
+
+
+def test_config_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPEECHBOT_CONFIG", raising=False)
+    assert load_config().store_path == default_store_path()
+    (tmp_path / "config.toml").write_text('[store]\npath = "local.db"\n', encoding="utf-8")
+    assert load_config().store_path == tmp_path / "local.db"
+    env = tmp_path / "env.toml"
+    env.write_text('[store]\npath = "env.db"\n', encoding="utf-8")
+    monkeypatch.setenv("SPEECHBOT_CONFIG", str(env))
+    assert load_config().store_path == tmp_path / "env.db"
+    explicit = tmp_path / "explicit.toml"
+    explicit.write_text('[store]\npath = "x.db"\n[telegram]\ntoken = "1:a"\n', encoding="utf-8")
+    assert load_config(str(explicit)).store_path == tmp_path / "x.db"
+    monkeypatch.setenv("SPEECHBOT_TOKEN", "2:b")
+    assert load_config(str(explicit)).telegram.token == "2:b"
+
+
+def test_example_config_documents_every_key() -> None:
+    import tomllib
+
+    from bot.config import Config, TelegramSettings, parse_config
+
+    example = Path(__file__).parents[1] / "config.example.toml"
+    raw = tomllib.loads(example.read_text(encoding="utf-8"))
+    config = parse_config(raw, base=example.parent)
+    assert isinstance(config, Config)
+    assert set(raw["telegram"]) == set(TelegramSettings.__dataclass_fields__)
+    assert set(raw) == {"corpus", "store", "search", "telegram"}
