@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from bot import messages as m
 from retrieval.model import Answer, Hit, IndexReport
 from retrieval.store import ParagraphRow, SpeechRow
-
-from bot import messages as m
 
 
 def source_line(hit: Hit) -> str:

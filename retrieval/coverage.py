@@ -10,10 +10,8 @@ not drift as the corpus grows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 from retrieval.query import normalize
-from retrieval.snippet import sentences
 
 # A one-character word (成, 人, 新) says little on its own, so it counts half.
 SINGLE_CHAR_WEIGHT = 0.5
@@ -23,8 +21,13 @@ UNKNOWN_PLACE_WEIGHT = 3.0
 
 
 def word_weight(word: str, doc_freq: int, n_docs: int, place: bool = False) -> float:
-    """Rare words weigh most; a word the corpus never uses weighs most of all."""
-    weight = math.log((n_docs + 1) / (doc_freq + 0.5))
+    """Rare words weigh most.
+
+    A word the corpus never uses weighs as much as the rarest word it does use: questions
+    are phrased in other words than the text (大型活动 for the activities a speech lists),
+    so a missing word alone must not sink an answer — unless it is a place.
+    """
+    weight = math.log((n_docs + 1) / (max(doc_freq, 1) + 0.5))
     if len(word) == 1:
         return weight * SINGLE_CHAR_WEIGHT
     if place and doc_freq == 0:
@@ -32,27 +35,15 @@ def word_weight(word: str, doc_freq: int, n_docs: int, place: bool = False) -> f
     return weight
 
 
-def share(weights: dict[str, float], present: Sequence[str], context: str) -> float:
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    covered = sum(
-        w for word, w in weights.items() if any(word in p for p in present) or (word in context)
-    )
-    return covered / total
-
-
-def passage_coverage(weights: dict[str, float], text: str, context: str) -> tuple[float, float]:
-    """(share covered by the paragraph with its context, best share of a single sentence).
+def passage_coverage(weights: dict[str, float], text: str, context: str) -> float:
+    """Share of the question's weight found in the paragraph or its context.
 
     Words are looked for as substrings of the normalised text, so a question that segments
     a name differently from the text (南昌 / 南昌市) still meets it. The context (heading,
-    speech title, congress) counts as present in every sentence.
+    speech title, congress) counts as part of the paragraph.
     """
-    flat_context = normalize(context)
-    whole = share(weights, [normalize(text)], flat_context)
-    best_sentence = max(
-        (share(weights, [normalize(text[s:e])], flat_context) for s, e in sentences(text)),
-        default=0.0,
-    )
-    return whole, best_sentence
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    haystack = normalize(text) + "\n" + normalize(context)
+    return sum(w for word, w in weights.items() if word in haystack) / total

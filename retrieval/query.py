@@ -16,6 +16,14 @@ FRAGMENT_MIN_CHARS = 6
 MAX_QUERY_CHARS = 500
 
 
+# 工会十三大 is how people write 工会第十三次代表大会; the speeches use the long form.
+CONGRESS_SHORT = re.compile(r"(?<=[会党的])([一二三四五六七八九十]{1,3})大(?![会型力局家])")
+
+
+def expand_abbreviations(text: str) -> str:
+    return CONGRESS_SHORT.sub(r"第\1次代表大会", text)
+
+
 def normalize(text: str) -> str:
     """The comparison form used for phrases: letters, digits and CJK only, 著 written 着.
 
@@ -38,7 +46,7 @@ class Query:
 
 
 def analyse(raw: str, tokenizer: Tokenizer) -> Query:
-    text = to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS])
+    text = expand_abbreviations(to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS]))
     quoted = tuple(
         p
         for p in (normalize(next(g for g in m.groups() if g)) for m in QUOTED.finditer(text))

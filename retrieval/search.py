@@ -19,12 +19,9 @@ from retrieval.tokenize import Tokenizer
 class Ranking:
     """The knobs of the ranking, each chosen by measurement (docs/retrieval.md)."""
 
-    context_weight: float = 0.3
+    context_weight: float = 1.0
     # How many BM25 candidates are re-ordered by coverage.
     rerank_depth: int = 20
-    # Exponent of the paragraph's coverage, and weight of its best sentence's coverage.
-    coverage_power: float = 1.0
-    sentence_weight: float = 0.5
     # Least share of the question's weight the best passage must cover to be an answer.
     min_coverage: float = 0.5
 
@@ -132,8 +129,8 @@ class SearchEngine:
         """Re-order the best BM25 candidates by how much of the question each one covers.
 
         BM25 favours long paragraphs that repeat a few of the words; the answer to a
-        question is usually the paragraph — and within it the sentence — that holds all of
-        them. The answer counts as found only when the best candidate covers enough.
+        question is usually the paragraph that holds all of them. The answer counts as
+        found only when the best candidate covers enough of the question.
         """
         r = self.ranking
         head = order[: r.rerank_depth]
@@ -142,17 +139,14 @@ class SearchEngine:
         weights = self.word_weights(query)
         top = float(scores[head[0]]) or 1.0
         combined = np.empty(head.size)
-        whole_cover = np.empty(head.size)
+        covered = np.empty(head.size)
         for i, doc in enumerate(head.tolist()):
             row = self.snapshot.rows[doc]
             context = context_of(row, self.snapshot.speeches[row.speech_id])
-            whole, sentence = passage_coverage(weights, row.text, context)
-            whole_cover[i] = whole
-            combined[i] = (
-                scores[doc] / top * whole**r.coverage_power * (1 + r.sentence_weight * sentence)
-            )
+            covered[i] = passage_coverage(weights, row.text, context)
+            combined[i] = scores[doc] / top * covered[i]
         best = np.argsort(-combined, kind="stable")
-        answered = bool(whole_cover[best[0]] >= r.min_coverage)
+        answered = bool(covered[best[0]] >= r.min_coverage)
         return np.concatenate([head[best], order[r.rerank_depth :]]), answered
 
     def _hits(

@@ -21,7 +21,7 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = corpus.parse_file
 
-    def spy(path: Path, root: Path):  # noqa: ANN202
+    def spy(path: Path, root: Path):
         seen.append(path.name)
         return original(path, root)
 
