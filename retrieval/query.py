@@ -35,6 +35,8 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Query:
+    """`phrases` (quoted) and `fragment` (pasted) are kept as typed, for display."""
+
     raw: str
     text: str
     terms: tuple[str, ...]
@@ -48,16 +50,16 @@ class Query:
 def analyse(raw: str, tokenizer: Tokenizer) -> Query:
     text = expand_abbreviations(to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS]))
     quoted = tuple(
-        p
-        for p in (normalize(next(g for g in m.groups() if g)) for m in QUOTED.finditer(text))
-        if len(p) >= 2
+        q.strip()
+        for q in (next(g for g in m.groups() if g) for m in QUOTED.finditer(text))
+        if len(normalize(q)) >= 2
     )
     words = tokenizer.content_words(text)
     asks = any(
         w in tokenizer.question_words for w in tokenizer.words(text)
     ) or text.rstrip().endswith(("?", "？"))
     flat = normalize(text)
-    fragment = flat if not quoted and not asks and len(flat) >= FRAGMENT_MIN_CHARS else ""
+    fragment = text if not quoted and not asks and len(flat) >= FRAGMENT_MIN_CHARS else ""
     return Query(
         raw=raw,
         text=text,

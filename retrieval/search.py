@@ -76,16 +76,16 @@ class SearchEngine:
         order = np.argsort(-scores, kind="stable")
         order = order[matched[order]]
         phrase, containing = self._exact_matches(query)
-        if phrase and containing.size:
-            # Paragraphs holding the exact words asked for come first, best BM25 first.
+        if query.phrases or (query.fragment and containing.size):
+            # Asked for exact words: every paragraph that has them, and only those.
+            first = containing[np.argsort(-scores[containing], kind="stable")]
+            return Ranked(first, scores, bool(first.size), phrase, int(first.size))
+        if containing.size:
+            # A keyword found verbatim: those paragraphs first, then the rest by BM25.
             inside = np.zeros(len(snap), dtype=bool)
             inside[containing] = True
             first = containing[np.argsort(-scores[containing], kind="stable")]
-            order = np.concatenate([first, order[~inside[order]]])
-            count = int(containing.size) if query.phrases or query.fragment else 0
-            return Ranked(order, scores, True, phrase if count else "", count)
-        if query.phrases:
-            return Ranked(order, scores, False, phrase, 0)
+            return Ranked(np.concatenate([first, order[~inside[order]]]), scores, True)
         order, answered = self._rerank(query, order, scores)
         return Ranked(order, scores, answered)
 
@@ -105,12 +105,12 @@ class SearchEngine:
         keyword or a pasted fragment that occurs verbatim is exactly what was asked for.
         """
         phrases = list(query.phrases)
-        if not phrases and not query.has_question_words:
-            whole = normalize(query.text)
-            phrases = [whole] if len(whole) >= 2 else []
-        if not phrases:
+        if not phrases and not query.has_question_words and len(normalize(query.text)) >= 2:
+            phrases = [query.fragment or query.text]
+        needles = [normalize(p) for p in phrases]
+        if not needles:
             return "", np.arange(0)
-        hits = [i for i, flat in enumerate(self.snapshot.flat) if all(p in flat for p in phrases)]
+        hits = [i for i, flat in enumerate(self.snapshot.flat) if all(n in flat for n in needles)]
         return "、".join(phrases), np.asarray(hits, dtype=np.int64)
 
     def word_weights(self, query: Query) -> dict[str, float]:
@@ -155,11 +155,12 @@ class SearchEngine:
         snap = self.snapshot
         n = len(snap)
         weights = {t: word_weight(t, snap.text.doc_freq(t), n) for t in query.terms}
+        needles = [normalize(p) for p in phrase.split("、")] if phrase else []
         hits = []
         for rank, doc in enumerate(docs.tolist(), offset + 1):
             row = snap.rows[doc]
             speech = snap.speeches[row.speech_id]
-            phrase_spans = _phrase_spans(row.text, phrase.split("、")) if phrase else []
+            phrase_spans = _phrase_spans(row.text, needles)
             snippet, marks = make_snippet(row.text, weights, phrase_spans)
             hits.append(
                 Hit(

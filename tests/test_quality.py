@@ -1,0 +1,110 @@
+"""Answer quality on the dev queries and on our own set, so it cannot silently regress."""
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.evaluate import evaluate, load_queries
+from retrieval.search import SearchEngine
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "hit1", "hit3", "questions", "nothing"),
+    [("dev-queries.jsonl", 0.93, 1.0, 0.93, 1.0), ("own-queries.jsonl", 0.96, 1.0, 0.92, 1.0)],
+)
+def test_eval_thresholds(
+    engine: SearchEngine, name: str, hit1: float, hit3: float, questions: float, nothing: float
+) -> None:
+    result = evaluate(engine, load_queries(DATA / name))
+    overall = result["kinds"]["overall"]
+    assert overall["hit@1"] >= hit1
+    assert overall["hit@3"] >= hit3
+    assert result["kinds"]["question"]["hit@1"] >= questions
+    assert result["noanswer"]["nothing_found"] >= nothing
+
+
+def test_phrase_is_found_punctuation_insensitively_and_counted(engine: SearchEngine) -> None:
+    for query in ("识大体、顾大局", "识大体，顾大局", "识大体顾大局", "「识大体、顾大局」"):
+        answer = engine.search(query, k=10)
+        assert answer.answered and answer.phrase_count == 3, query
+        assert len(answer.hits) == 3
+        assert all("识大体、顾大局" in h.text for h in answer.hits)
+    assert engine.find_phrase("识大体，顾大局").phrase_count == 3
+
+
+def test_quoted_phrase_that_does_not_occur_is_nothing_found(engine: SearchEngine) -> None:
+    answer = engine.search("“上海市工会”")
+    assert not answer.answered and answer.hits == () and answer.phrase == "上海市工会"
+
+
+def test_traditional_queries_score_like_their_simplified_twins(engine: SearchEngine) -> None:
+    for traditional, simplified in [
+        ("勞動競賽", "劳动竞赛"),
+        ("幫扶中心陣地建設", "帮扶中心阵地建设"),
+    ]:
+        a, b = engine.search(traditional, k=5), engine.search(simplified, k=5)
+        assert [(h.speech_id, h.paragraph, h.score) for h in a.hits] == [
+            (h.speech_id, h.paragraph, h.score) for h in b.hits
+        ]
+
+
+def test_question_naming_a_congress_finds_that_speech(engine: SearchEngine) -> None:
+    answer = engine.search("哈尔滨市工会第十七次代表大会讲了什么", k=3)
+    assert answer.answered
+    assert all(h.event == "哈尔滨市工会第十七次代表大会" for h in answer.hits)
+
+
+def test_congress_abbreviation_is_understood(engine: SearchEngine) -> None:
+    answer = engine.search("南昌市工会十三大的讲话", k=1)
+    assert answer.hits[0].event == "南昌市工会第十三次代表大会"
+
+
+@pytest.mark.parametrize(
+    "query", ["明天会下雨吗", "住房公积金贷款怎么办理", "广州市工会第十二次代表大会讲话"]
+)
+def test_nothing_found_when_the_corpus_cannot_answer(engine: SearchEngine, query: str) -> None:
+    answer = engine.search(query)
+    assert not answer.answered and answer.hits == ()
+
+
+@pytest.mark.parametrize(
+    "query", ["宜宾市工会第四次代表大会讲话", "工会工作的立身之本是什么？", "珠三角"]
+)
+def test_answered_just_inside_the_rule(engine: SearchEngine, query: str) -> None:
+    assert engine.search(query).answered
+
+
+def test_another_citys_congress_is_not_answered_by_a_similar_one(engine: SearchEngine) -> None:
+    # Everything but the place matches 靖江市工会第十五次代表大会.
+    assert not engine.search("上海市工会第十五次代表大会讲话").answered
+    assert engine.search("靖江市工会第十五次代表大会").answered
+
+
+def test_question_words_and_filler_are_ignored(engine: SearchEngine) -> None:
+    plain = engine.search("工会 立身之本", k=1).hits[0]
+    polite = engine.search("请问工会的立身之本是什么呢？", k=1).hits[0]
+    assert (plain.speech_id, plain.paragraph) == (polite.speech_id, polite.paragraph)
+
+
+def test_snippet_is_a_window_of_whole_sentences_with_highlights(engine: SearchEngine) -> None:
+    for hit in engine.search("劳动关系矛盾应该在哪里化解？", k=3).hits:
+        assert hit.snippet in hit.text
+        assert len(hit.snippet) <= 200
+        assert len(hit.snippet) >= min(60, len(hit.text))
+        assert hit.snippet[-1] in "。！？；”" or hit.snippet == hit.text
+        for start, end in hit.highlights:
+            assert hit.snippet[start:end]
+    top = engine.search("劳动关系矛盾应该在哪里化解？", k=1).hits[0]
+    marked = {top.snippet[s:e] for s, e in top.highlights}
+    assert {"劳动关系", "矛盾", "化解"} & marked
+
+
+def test_paging_continues_where_the_first_page_ended(engine: SearchEngine) -> None:
+    first = engine.search("工会干部", k=3)
+    second = engine.search("工会干部", k=3, offset=3)
+    assert [h.rank for h in second.hits] == [4, 5, 6]
+    assert not {(h.speech_id, h.paragraph) for h in first.hits} & {
+        (h.speech_id, h.paragraph) for h in second.hits
+    }
