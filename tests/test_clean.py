@@ -21,7 +21,7 @@ from retrieval.clean import (
     strip_pinyin,
     to_simplified,
 )
-from retrieval.model import RawSpeech
+from retrieval.model import RawSpeech, Speech
 from retrieval.sources import read_file
 
 SOURCE = next(BUNDLED_CORPUS.glob("*.txt"))
@@ -29,7 +29,7 @@ TONED = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 
 
 @pytest.fixture(scope="module")
-def speeches():  # noqa: ANN201
+def speeches() -> list[Speech]:
     return [clean_speech(raw) for raw in read_file(SOURCE, BUNDLED_CORPUS)]
 
 
@@ -81,7 +81,7 @@ def test_traditional_becomes_simplified_with_mainland_zhe() -> None:
     assert opencc.OpenCC("t2s").convert("隨著") == "随著"
 
 
-def test_source_text_is_kept_beside_the_clean_text(speeches) -> None:  # noqa: ANN001
+def test_source_text_is_kept_beside_the_clean_text(speeches: list[Speech]) -> None:
     first = speeches[0].paragraphs[1]
     assert "(" in first.source_text and "清遠" in first.source_text
     assert first.text.startswith("清远市清新区工会第六次代表大会")
@@ -120,7 +120,7 @@ def test_heading_clause_opening_a_long_paragraph() -> None:
     assert split_heading(line) == ("一要在推动科学发展、加快追赶超越上走在最前列", False)
 
 
-def test_paragraphs_carry_their_heading(speeches) -> None:  # noqa: ANN001
+def test_paragraphs_carry_their_heading(speeches: list[Speech]) -> None:
     qingxin = speeches[0]
     root = next(p for p in qingxin.paragraphs if p.text.startswith("为职工服务是工会的立身之本"))
     assert root.heading == "二、着力于服务职工，在维权扶困上创造新的业绩"
@@ -164,7 +164,7 @@ def test_speech_ids_are_stable() -> None:
     assert re.fullmatch(r"[0-9a-f]{8}", speech_id("a.txt", 1))
 
 
-def test_whole_bundled_corpus_comes_out_clean(speeches) -> None:  # noqa: ANN001
+def test_whole_bundled_corpus_comes_out_clean(speeches: list[Speech]) -> None:
     assert len(speeches) == 8
     events = [s.event for s in speeches]
     assert events == [

@@ -86,7 +86,7 @@ def test_docx_with_title_and_section_heading(tmp_path: Path) -> None:
 
 
 def test_corrupt_docx_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="not a valid .docx"):
+    with pytest.raises(SourceError, match=r"not a valid \.docx"):
         read_file(_write(tmp_path, "bad.docx", b"PK\x03\x04 this is not a zip"), tmp_path)
 
 
