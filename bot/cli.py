@@ -146,6 +146,37 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from bot.service import BotService
+    from bot.telegram.app import TokenError, check_token, run
+
+    try:
+        check_token(config.telegram.token)
+    except TokenError as exc:
+        print(f"speechbot: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(logging.INFO)
+    run(config, BotService(_library(config), config))
+    return 0
+
+
+def cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    from bot import chat
+    from bot.service import BotService
+
+    service = BotService(_library(config), config)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("输入问题后回车；/help 查看命令，/quit 退出。")
+
+    def prompt() -> None:
+        if interactive:
+            print(chat.PROMPT, end="", flush=True)
+
+    chat.run(service, sys.stdin, sys.stdout.write, prompt)
+    return 0
+
+
 def _print_json(value: object, compact: bool = False) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=None if compact else 2))
 
@@ -157,6 +188,8 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "speeches": cmd_speeches,
     "show": cmd_show,
     "eval": cmd_eval,
+    "serve": cmd_serve,
+    "chat": cmd_chat,
 }
 
 
@@ -192,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure answer quality on a JSONL query set")
     p.add_argument("queries")
     p.add_argument("--json", action="store_true")
+
+    sub.add_parser("serve", help="run the Telegram bot (long polling, or a webhook if configured)")
+    sub.add_parser("chat", help="talk to the bot in the terminal, as plain text")
     return parser
 
 

@@ -1,0 +1,119 @@
+"""Answers as Telegram HTML: escaped, highlighted, and split to fit 4096 characters.
+
+Pure functions of retrieval values, so they are tested without Telegram, and the terminal
+`chat` shows exactly these messages through `to_plain`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot import messages as m
+from bot.render import phrase_line, source_line
+from retrieval.model import Answer, Hit
+from retrieval.store import ParagraphRow, SpeechRow
+
+LIMIT = 4096
+_TAG = re.compile(r"<[^>]+>")
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def highlighted(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
+    """The snippet escaped piece by piece, with the matched terms in bold."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        if start < at:
+            continue
+        out += [esc(snippet[at:start]), "<b>", esc(snippet[start:end]), "</b>"]
+        at = end
+    out.append(esc(snippet[at:]))
+    return "".join(out)
+
+
+def hit_block(hit: Hit, numbered: bool = True) -> str:
+    number = f"{hit.rank}. " if numbered else ""
+    quote = highlighted(hit.snippet, hit.highlights)
+    return f"<blockquote>{number}{quote}</blockquote>\n—— {esc(source_line(hit))}"
+
+
+def answer_blocks(answer: Answer) -> list[str]:
+    """Header and one block per passage; never empty, never unrelated passages."""
+    if not answer.answered or not answer.hits:
+        lead = [esc(phrase_line(answer))] if answer.phrase else []
+        return [*lead, esc(m.NOTHING_FOUND)] if not answer.answered else [esc(m.NO_MORE)]
+    head = esc(phrase_line(answer) or m.ANSWER_HEADER)
+    return [head, *(hit_block(h) for h in answer.hits)]
+
+
+def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) -> list[str]:
+    """The paragraph asked for in full, with the one before and the one after."""
+    around = {p.n: p for p in paragraphs if n - 1 <= p.n <= n + 1}
+    blocks = [f"{esc(m.FULL_TEXT_HEADER)}<b>{esc(speech.title)}</b>"]
+    for p in sorted(around.values(), key=lambda p: p.n):
+        label = {n - 1: m.PREVIOUS_PARAGRAPH, n + 1: m.NEXT_PARAGRAPH}.get(p.n, "")
+        where = m.PARAGRAPH.format(n=p.n) + label
+        body = f"<b>{esc(p.text)}</b>" if p.n == n else esc(p.text)
+        blocks.append(f"{esc(where)}\n{body}")
+    return blocks
+
+
+def speeches_blocks(speeches: list[SpeechRow]) -> list[str]:
+    if not speeches:
+        return [esc(m.NO_SPEECHES)]
+    lines = [esc(m.SPEECHES_HEADER.format(count=len(speeches)))]
+    lines += [f"<code>{esc(s.id)}</code> {esc(s.title)}（{s.paragraphs}段）" for s in speeches]
+    return lines
+
+
+def outline_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow]) -> list[str]:
+    """Title, congress, section headings in order, paragraph count."""
+    lines = [f"<b>{esc(speech.title)}</b>"]
+    if speech.event:
+        lines.append(esc(m.SPEECH_EVENT.format(event=speech.event)))
+    headings = list(dict.fromkeys(p.heading for p in paragraphs if p.heading))
+    if headings:
+        lines.append(esc(m.SPEECH_OUTLINE))
+        lines += [esc(h) for h in headings]
+    lines.append(esc(m.SPEECH_PARAGRAPHS.format(count=len(paragraphs))))
+    return ["\n".join(lines)]
+
+
+def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
+    """Join blocks into messages of at most `limit` characters, splitting only between
+    blocks; a single block that is too long is cut on a character boundary outside tags."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in _fit(block, limit):
+            joined = f"{current}\n\n{piece}" if current else piece
+            if len(joined) <= limit:
+                current = joined
+            else:
+                messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _fit(block: str, limit: int) -> list[str]:
+    if len(block) <= limit:
+        return [block]
+    pieces, current = [], ""
+    for ch in html.unescape(_TAG.sub("", block)):
+        escaped = esc(ch)
+        if len(current) + len(escaped) > limit:
+            pieces.append(current)
+            current = ""
+        current += escaped
+    return [*pieces, current] if current else pieces
+
+
+def to_plain(message: str) -> str:
+    """What a person reads of an HTML message, for the terminal twin of the bot."""
+    text = message.replace("<blockquote>", "「").replace("</blockquote>", "」")
+    return html.unescape(_TAG.sub("", text))
