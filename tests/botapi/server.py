@@ -39,6 +39,13 @@ def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up mid-answer (a long poll at shutdown) is not an error here."""
+
+
 class BotAPIServer:
     """Start with `with BotAPIServer() as server:`; point PTB at `base_url`/`base_file_url`."""
 
@@ -82,8 +89,7 @@ class BotAPIServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 

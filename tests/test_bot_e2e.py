@@ -1,0 +1,253 @@
+"""The real PTB Application, polling the loopback Bot API server, driven by real update JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from bot import messages as m
+from bot.config import Config, TelegramSettings
+from bot.service import BotService
+from bot.telegram import handlers
+from bot.telegram.app import build_application
+from retrieval.library import Library
+from tests.botapi.server import TOKEN, BotAPIServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ids = itertools.count(5001)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def botapi(library: Library) -> AsyncIterator[BotAPIServer]:
+    server = BotAPIServer().start()
+    settings = TelegramSettings(
+        token=TOKEN, base_url=server.base_url, base_file_url=server.base_file_url, salt="s"
+    )
+    config = Config(telegram=settings)
+    application = build_application(config, BotService(library, config))
+    await application.initialize()
+    # run_polling() would call post_init itself; the test drives the steps one by one.
+    await application.post_init(application)
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    server.application = application
+    yield server
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+    server.stop()
+
+
+def _user(server: BotAPIServer) -> dict:
+    return server.user(next(ids), "职工")
+
+
+def _reply_to(message: dict) -> object:
+    return lambda sent: sent.get("reply_to_message_id") == message["message_id"]
+
+
+async def _ask_private(server: BotAPIServer, text: str) -> tuple[dict, dict]:
+    user = _user(server)
+    chat = server.private_chat(user)
+    server.send_text(chat, user, text)
+    return user, await server.wait_for_message(chat["id"])
+
+
+async def test_commands_are_published_in_chinese_for_private_chats_and_groups(
+    botapi: BotAPIServer,
+) -> None:
+    await botapi.wait_for_call("setMyCommands")
+    await asyncio.sleep(0.2)
+    assert {"all_private_chats", "all_group_chats"} <= set(botapi.commands)
+    assert any(c["command"] == "ask" and c["description"] == "提问"
+               for c in botapi.commands["all_group_chats"])  # fmt: skip
+
+
+async def test_private_question_gets_quoted_passages_with_sources_and_buttons(
+    botapi: BotAPIServer, library: Library
+) -> None:
+    _, reply = await _ask_private(botapi, "工会工作的立身之本是什么？")
+    assert "为职工服务是工会的立身之本" in reply["text"]
+    assert "在清远市清新区工会第六次代表大会上的讲话" in reply["text"]
+    assert "第6段" in reply["text"]
+    kinds = {e["type"] for e in reply["entities"]}
+    assert {"blockquote", "bold"} <= kinds
+    assert reply["html"].count("<blockquote>") == 3
+    buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    labels = [b["text"] for b in buttons]
+    assert m.MORE_RESULTS in labels and f"{m.FULL_TEXT} 1" in labels
+    logged = library.store.query_log(0)[-1]
+    assert logged["query"] == "工会工作的立身之本是什么？" and logged["answered"] == 1
+    assert logged["chat_type"] == "private" and logged["latency_ms"] > 0
+    assert str(reply["chat"]["id"]) not in logged["user_hash"]
+
+
+async def test_nothing_found_is_said_plainly(botapi: BotAPIServer) -> None:
+    _, reply = await _ask_private(botapi, "明天会下雨吗")
+    assert reply["text"] == m.NOTHING_FOUND
+    assert "reply_markup" not in reply
+
+
+async def test_more_results_edits_the_message_in_place(botapi: BotAPIServer) -> None:
+    user, reply = await _ask_private(botapi, "工会干部应该怎样对待职工的意见？")
+    more = next(
+        b["callback_data"]
+        for row in reply["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"] == m.MORE_RESULTS
+    )
+    first_text = reply["text"]
+    botapi.press_button(reply, more, user)
+    edited = await botapi.wait_for_message(reply["chat"]["id"], lambda s: s.get("edited"))
+    assert edited["message_id"] == reply["message_id"]
+    assert edited["text"] != first_text and "4. " in edited["text"]
+
+
+async def test_full_text_shows_the_paragraph_with_its_neighbours(botapi: BotAPIServer) -> None:
+    user, reply = await _ask_private(botapi, "工会工作的立身之本是什么？")
+    full = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    botapi.press_button(reply, full, user)
+    shown = await botapi.wait_for_message(reply["chat"]["id"], lambda s: "【全文】" in s["text"])
+    assert "第5段（上一段）" in shown["text"] and "第7段（下一段）" in shown["text"]
+    assert "为职工服务是工会的立身之本" in shown["text"]
+
+
+@pytest.mark.parametrize("data", ["m:99999999:3", "f:deadbeef:1", "garbage", "m:x:1"])
+async def test_expired_or_unknown_button_gets_a_polite_answer(
+    botapi: BotAPIServer, data: str
+) -> None:
+    user, reply = await _ask_private(botapi, "四季送")
+    query_id = botapi.press_button(reply, data, user)
+    for _ in range(200):
+        if query_id in botapi.callback_answers:
+            break
+        await asyncio.sleep(0.02)
+    assert botapi.callback_answers[query_id]["text"] == m.EXPIRED
+
+
+async def test_group_ask_command_with_and_without_botname(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100501)
+    for text in (
+        "/ask 劳动关系矛盾应该在哪里化解？",
+        "/ask@speech_test_bot 劳动关系矛盾应该在哪里化解？",
+    ):
+        asked = botapi.send_text(group, _user(botapi), text)
+        assert asked is not None
+        reply = await botapi.wait_for_message(group["id"], _reply_to(asked))
+        assert "把劳动关系矛盾化解在基层" in reply["text"]
+        # Compact in groups: only the best passage.
+        assert reply["html"].count("<blockquote>") == 1
+
+
+async def test_group_ignores_what_is_not_for_the_bot(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100502)
+    assert botapi.send_text(group, _user(botapi), "大家好，今天开会") is None
+    assert botapi.send_text(group, _user(botapi), "/ask@other_bot 工会") is None
+    await asyncio.sleep(0.3)
+    assert botapi.messages(group["id"]) == []
+
+
+async def test_group_mention_and_reply_follow_up(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100503)
+    asked = botapi.send_text(group, _user(botapi), "@speech_test_bot 宜宾素有什么美誉？")
+    answer = await botapi.wait_for_message(group["id"], _reply_to(asked))
+    assert "万里长江第一城" in answer["text"]
+    stored = next(
+        s for s in botapi.messages(group["id"]) if s["message_id"] == answer["message_id"]
+    )
+    follow = botapi.send_text(
+        group, _user(botapi), "哈尔滨的工人运动有怎样的历史？", reply_to=stored
+    )
+    assert follow is not None
+    second = await botapi.wait_for_message(group["id"], _reply_to(follow))
+    assert "光荣的工人运动历史" in second["text"]
+
+
+async def test_group_find_counts_places_then_shows_where(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100504)
+    asked = botapi.send_text(group, _user(botapi), "/find 识大体，顾大局")
+    reply = await botapi.wait_for_message(group["id"], _reply_to(asked))
+    assert reply["text"].startswith("“识大体，顾大局”共出现在 3 个段落中。")
+    labels = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert m.MORE_RESULTS in labels
+
+
+async def test_inline_mode_offers_quotable_passages(botapi: BotAPIServer) -> None:
+    query_id = botapi.inline_query(_user(botapi), "劳动竞赛")
+    params = await botapi.wait_for_call(
+        "answerInlineQuery", lambda p: str(p["inline_query_id"]) == query_id
+    )
+    results = params["results"]
+    assert 1 <= len(results) <= 10
+    first = results[0]
+    assert first["type"] == "article" and "讲话" in first["title"]
+    assert "<blockquote>" in first["input_message_content"]["message_text"]
+
+
+async def test_flood_control_is_honoured_and_the_message_still_goes_out(
+    botapi: BotAPIServer,
+) -> None:
+    botapi.flood("sendMessage", retry_after=1)
+    _, reply = await _ask_private(botapi, "四季送")
+    assert "四季送" in reply["text"]
+    assert any("Too Many Requests" in e for _, e in botapi.errors)
+
+
+async def test_network_errors_while_polling_do_not_stop_the_bot(botapi: BotAPIServer) -> None:
+    botapi.fail("getUpdates", times=2)
+    await asyncio.sleep(0.5)
+    _, reply = await _ask_private(botapi, "珠三角")
+    assert "珠三角" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["😀😀", "<b>工会</b> & <script>alert(1)</script>", "工会" * 2500, "   .  ", "&amp; <i>"],
+)
+async def test_odd_text_gets_a_sensible_answer(botapi: BotAPIServer, text: str) -> None:
+    before = len(botapi.errors)
+    _, reply = await _ask_private(botapi, text)
+    assert reply["text"]
+    assert botapi.errors[before:] == []
+
+
+async def test_stickers_and_photos_in_private_get_a_hint(botapi: BotAPIServer) -> None:
+    user = _user(botapi)
+    chat = botapi.private_chat(user)
+    botapi.send_sticker(chat, user)
+    reply = await botapi.wait_for_message(chat["id"])
+    assert reply["text"] == m.TEXT_ONLY
+    botapi.send_photo(chat, user)
+    await botapi.wait_for_message(chat["id"], lambda s: s["message_id"] != reply["message_id"])
+
+
+async def test_help_speeches_and_speech_outline(botapi: BotAPIServer, library: Library) -> None:
+    _, reply = await _ask_private(botapi, "/help")
+    assert "/find" in reply["text"] and "@speech_test_bot" in reply["text"]
+    _, reply = await _ask_private(botapi, "/speeches")
+    assert "共 8 篇讲话" in reply["text"]
+    speech = library.store.speeches()[0]
+    _, reply = await _ask_private(botapi, f"/speech {speech.id}")
+    assert speech.title in reply["text"] and "提纲" in reply["text"]
+    assert f"共 {speech.paragraphs} 段" in reply["text"]
+    _, reply = await _ask_private(botapi, "/speech nosuch")
+    assert reply["text"] == m.UNKNOWN_SPEECH.format(id="nosuch")
+
+
+async def test_a_failing_update_is_reported_and_the_bot_goes_on(
+    botapi: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("index exploded")
+
+    service = botapi.application.bot_data[handlers.SERVICE]
+    monkeypatch.setattr(service, "ask", broken)
+    _, reply = await _ask_private(botapi, "工会")
+    assert reply["text"] == m.ERROR
+    monkeypatch.undo()
+    _, reply = await _ask_private(botapi, "四季送")
+    assert "四季送" in reply["text"]

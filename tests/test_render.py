@@ -1,0 +1,103 @@
+"""Rendering for Telegram and the terminal: escaping, highlighting, splitting, safety."""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot import telegram_render as tr
+from bot.chat import respond
+from bot.cli import main
+from bot.config import Config
+from bot.service import BotService
+from bot.telegram.app import RedactToken
+from retrieval.library import Library
+from retrieval.model import Answer, Hit
+from retrieval.search import SearchEngine
+from tests.botapi.html import parse_html
+from tests.botapi.server import TOKEN
+
+
+def _hit(snippet: str, highlights: tuple[tuple[int, int], ...] = ()) -> Hit:
+    title, event = "在<测试>市工会上的讲话", "测试 & 大会"
+    return Hit(1, 1.0, "abcd1234", title, event, 3, "一、<b>", snippet, snippet, highlights)
+
+
+def test_corpus_and_user_text_is_escaped() -> None:
+    block = tr.hit_block(_hit("职工<script>&“娘家人”", ((7, 10),)))
+    text, entities = parse_html(block)
+    assert "<script>" in text and "在<测试>市工会上的讲话" in text and "一、<b>" in text
+    assert {e["type"] for e in entities} == {"blockquote", "bold"}
+
+
+def test_highlights_are_bold_on_real_passages(engine: SearchEngine) -> None:
+    hit = engine.search("劳动关系矛盾应该在哪里化解？", k=1).hits[0]
+    html = tr.highlighted(hit.snippet, hit.highlights)
+    text, entities = parse_html(html)
+    assert text == hit.snippet
+    bold = {text[e["offset"] : e["offset"] + e["length"]] for e in entities}
+    assert bold == {hit.snippet[s:e] for s, e in hit.highlights}
+
+
+def test_messages_are_split_between_passages_and_fit(engine: SearchEngine) -> None:
+    answer = engine.search("工会", k=40)
+    blocks = tr.answer_blocks(answer)
+    messages = tr.pack(blocks)
+    assert len(messages) > 1
+    for message in messages:
+        assert len(message) <= tr.LIMIT
+        parse_html(message)  # whole tags only: splitting never cuts inside one
+    assert sum(message.count("<blockquote>") for message in messages) == len(answer.hits)
+
+
+def test_a_single_huge_block_is_cut_into_valid_pieces() -> None:
+    messages = tr.pack(["<b>" + "劳动&" * 3000 + "</b>"])
+    assert len(messages) >= 2
+    for message in messages:
+        assert len(message) <= tr.LIMIT
+        parse_html(message)
+
+
+def test_nothing_found_is_never_empty() -> None:
+    blocks = tr.answer_blocks(Answer("x", False, ()))
+    assert tr.pack(blocks) == [tr.esc(tr.m.NOTHING_FOUND)]
+
+
+def test_plain_twin_reads_like_the_message(engine: SearchEngine) -> None:
+    answer = engine.search("四季送", k=1)
+    plain = tr.to_plain(tr.pack(tr.answer_blocks(answer))[0])
+    assert "<" not in plain.replace("<测", "") and "四季送" in plain
+
+
+def test_chat_shows_what_the_bot_would_send(library: Library) -> None:
+    service = BotService(library, Config())
+    [reply] = respond(service, "工会工作的立身之本是什么？")
+    assert "为职工服务是工会的立身之本" in reply and "<b>" not in reply
+    assert respond(service, "/find 识大体，顾大局")[0].startswith(
+        "“识大体，顾大局”共出现在 3 个段落中"
+    )
+    assert "共 8 篇讲话" in respond(service, "/speeches")[0]
+
+
+@pytest.mark.parametrize(("token", "code"), [("", 2), ("not-a-token", 2)])
+def test_serve_refuses_a_missing_or_malformed_token(
+    token: str,
+    code: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPEECHBOT_CONFIG", raising=False)
+    monkeypatch.setenv("SPEECHBOT_TOKEN", token)
+    assert main(["serve"]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "token" in err and "Traceback" not in err
+
+
+def test_token_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("httpx.test")
+    logger.addFilter(RedactToken(TOKEN))
+    with caplog.at_level(logging.INFO):
+        logger.info("HTTP Request: POST http://127.0.0.1/bot%s/getUpdates", TOKEN)
+    assert TOKEN not in caplog.text and "<token>" in caplog.text
