@@ -146,6 +146,13 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(config: Config, args: argparse.Namespace) -> int:
+    from bot.admin import AdminService
+
+    print(render.stats_text(AdminService(_library(config), config).stats()))
+    return 0
+
+
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     from bot.service import BotService
     from bot.telegram.app import TokenError, check_token, run
@@ -188,6 +195,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "speeches": cmd_speeches,
     "show": cmd_show,
     "eval": cmd_eval,
+    "stats": cmd_stats,
     "serve": cmd_serve,
     "chat": cmd_chat,
 }
@@ -226,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("queries")
     p.add_argument("--json", action="store_true")
 
+    sub.add_parser("stats", help="questions asked, unanswered questions, answer times")
     sub.add_parser("serve", help="run the Telegram bot (long polling, or a webhook if configured)")
     sub.add_parser("chat", help="talk to the bot in the terminal, as plain text")
     return parser

@@ -63,3 +63,35 @@ COMMANDS_GROUP = {
     "speeches": "讲话列表",
     "help": "使用说明",
 }
+NOT_ADMIN = "抱歉，您没有权限执行这个操作。"
+RELOAD_STARTED = "正在重新加载语料库，期间照常回答问题……"
+RELOAD_DONE = "重新加载完成。"
+RELOAD_FAILED = "重新加载失败，仍在使用原来的语料库。原因：{reason}"
+RELOAD_FILES = "新增：{added}\n更新：{changed}\n删除：{removed}"
+NONE = "无"
+UPLOAD_BAD_TYPE = "不支持这种文件（{suffix}），请上传 .txt、.md 或 .docx 文件。"
+UPLOAD_TOO_BIG = "文件太大，上限为 {limit}。"
+UPLOAD_NAME_TAKEN = "同名文件太多，请改名后再上传。"
+UPLOAD_REJECTED = "文件未收录：{reason}。"
+UPLOAD_DONE = "已收录文件 {name}。"
+UPLOAD_SPEECH = "讲话：{id}  {title}"
+UPLOAD_PRIVATE_ONLY = "请在与我的私聊中上传文件。"
+REPLACE_HINT = "如需覆盖同名文件，请在发送文件时附上说明文字 /replace。"
+REMOVE_USAGE = "请写上讲话编号，例如：/remove 1a2b3c4d。"
+REMOVE_DONE = "已将文件 {source} 移入回收站（可恢复）。"
+STATS = (
+    "今日提问：{today}\n近 7 天提问：{week}\n近 7 天提问人数：{askers}\n"
+    "未找到答案的比例：{share:.0%}\n回答时间中位数：{median:.0f} 毫秒"
+)
+STATS_TOP = "最常见的问题："
+STATS_UNANSWERED = "没有找到答案的问题："
+STATS_LINE = "{n}. {query}（{count}次）"
+SOURCE_REASONS = {
+    "empty file": "文件是空的",
+    "not a valid .docx": "不是有效的 .docx 文件",
+    "cannot decode": "无法识别文字编码（支持 UTF-8、GB18030、Big5）",
+    "no speech text": "文件中没有讲话正文",
+    "no text": "文件中没有文字",
+    "unsupported file type": "不支持的文件类型",
+    "cannot read": "无法读取文件",
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import messages as m
+from bot.admin import Stats
 from retrieval.model import Answer, Hit, IndexReport
 from retrieval.store import ParagraphRow, SpeechRow
 
@@ -87,3 +88,31 @@ def index_report_text(report: IndexReport) -> str:
         lines.append(m.WARNINGS)
         lines += [f"- {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+def stats_text(stats: Stats) -> str:
+    lines = [
+        m.STATS.format(
+            today=stats.today,
+            week=stats.week,
+            askers=stats.askers,
+            share=stats.nothing_found_share,
+            median=stats.median_ms,
+        )
+    ]
+    for title, rows in ((m.STATS_TOP, stats.top), (m.STATS_UNANSWERED, stats.unanswered)):
+        if rows:
+            lines += ["", title]
+            lines += [
+                m.STATS_LINE.format(n=i, query=q[:60], count=c) for i, (q, c) in enumerate(rows, 1)
+            ]
+    return "\n".join(lines)
+
+
+def reload_text(report: IndexReport) -> str:
+    files = m.RELOAD_FILES.format(
+        added="、".join(report.added) or m.NONE,
+        changed="、".join(report.changed) or m.NONE,
+        removed="、".join(report.removed) or m.NONE,
+    )
+    return "\n".join([m.RELOAD_DONE, files, index_report_text(report)])

@@ -23,8 +23,10 @@ from telegram.ext import (
 )
 
 from bot import messages as m
+from bot.admin import AdminService
 from bot.config import Config
 from bot.service import BotService
+from bot.telegram import admin
 from bot.telegram import handlers as h
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ def build_application(config: Config, service: BotService) -> Application:
         ApplicationBuilder()
         .token(check_token(settings.token))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        # A reload or an upload takes seconds; questions must not queue behind it.
+        .concurrent_updates(True)
         .post_init(_publish_commands)
     )
     if settings.base_url:
@@ -81,6 +85,7 @@ def build_application(config: Config, service: BotService) -> Application:
         builder = builder.base_file_url(settings.base_file_url)
     application = builder.build()
     application.bot_data[h.SERVICE] = service
+    application.bot_data[admin.ADMIN] = AdminService(service.library, config)
     register(application)
     return application
 
@@ -93,6 +98,10 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("find", h.on_find))
     application.add_handler(CommandHandler("speeches", h.on_speeches))
     application.add_handler(CommandHandler("speech", h.on_speech))
+    application.add_handler(CommandHandler("reload", admin.on_reload))
+    application.add_handler(CommandHandler("remove", admin.on_remove))
+    application.add_handler(CommandHandler("stats", admin.on_stats))
+    application.add_handler(MessageHandler(private & filters.Document.ALL, admin.on_document))
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text)
     )

@@ -1,0 +1,34 @@
+"""Statistics for admins, from a known query log."""
+
+import datetime
+from pathlib import Path
+
+from bot.admin import AdminService
+from bot.config import BUNDLED_CORPUS, Config
+from retrieval.library import Library
+from retrieval.store import Store
+
+
+def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    library = Library(BUNDLED_CORPUS, store)
+    now = datetime.datetime.now().replace(hour=12, minute=0).timestamp()
+    rows = [
+        ("工会是什么", True, 10.0, "u1", now - 60),
+        ("工会是什么", True, 20.0, "u2", now - 120),
+        ("明天下雨吗", False, 30.0, "u1", now - 180),
+        ("明天下雨吗", False, 40.0, "u3", now - 3 * 86400),
+        ("很久以前", True, 50.0, "u4", now - 30 * 86400),
+    ]
+    for query, answered, ms, who, ts in rows:
+        store.log_query(
+            chat_type="private", user_hash=who, query=query, answered=answered,
+            top_speech="", top_paragraph=0, latency_ms=ms, ts=ts,
+        )  # fmt: skip
+    stats = AdminService(library, Config()).stats(now=now)
+    assert stats.week == 4 and stats.askers == 3
+    assert stats.today == 3
+    assert stats.nothing_found_share == 0.5
+    assert stats.median_ms == 25.0
+    assert set(stats.top) == {("工会是什么", 2), ("明天下雨吗", 2)}
+    assert stats.unanswered == [("明天下雨吗", 2)]

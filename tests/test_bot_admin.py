@@ -1,0 +1,244 @@
+"""Admin features end to end through the loopback Bot API server: nothing is ever lost."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import docx
+import pytest
+import pytest_asyncio
+
+from bot import messages as m
+from bot.config import BUNDLED_CORPUS, Config, TelegramSettings
+from bot.service import BotService
+from bot.telegram.app import build_application
+from retrieval import corpus
+from retrieval.library import Library
+from tests.botapi.server import TOKEN, BotAPIServer
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ADMIN_ID = 42
+ids = itertools.count(7001)
+SPEECH = "在测试市工会第一次代表大会上的讲话\n\n各位代表：\n\n{body}\n"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotAPIServer]:
+    base = tmp_path_factory.mktemp("admin")
+    docs = base / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, docs)
+    library = Library.open(docs, base / "s.db")
+    server = BotAPIServer().start()
+    settings = TelegramSettings(
+        token=TOKEN,
+        base_url=server.base_url,
+        base_file_url=server.base_file_url,
+        admins=(ADMIN_ID,),
+        max_upload_bytes=60_000,
+    )
+    config = Config(corpus_dir=docs, store_path=base / "s.db", telegram=settings)
+    application = build_application(config, BotService(library, config))
+    await application.initialize()
+    await application.start()
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    server.library = library
+    server.docs = docs
+    yield server
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+    server.stop()
+
+
+def _admin(server: BotAPIServer) -> tuple[dict, dict]:
+    user = server.user(ADMIN_ID, "管理员")
+    return user, server.private_chat(user)
+
+
+async def _last_reply(server: BotAPIServer, chat: dict, after: int, contains: str = "") -> dict:
+    return await server.wait_for_message(
+        chat["id"], lambda s: s["message_id"] > after and contains in s["text"], timeout=20
+    )
+
+
+def _latest_id(server: BotAPIServer, chat: dict) -> int:
+    sent = server.messages(chat["id"])
+    return sent[-1]["message_id"] if sent else 0
+
+
+async def _command(server: BotAPIServer, text: str, contains: str) -> dict:
+    user, chat = _admin(server)
+    after = _latest_id(server, chat)
+    server.send_text(chat, user, text)
+    return await _last_reply(server, chat, after, contains)
+
+
+async def _upload(
+    server: BotAPIServer,
+    name: str,
+    data: bytes,
+    caption: str | None = None,
+    user_id: int = ADMIN_ID,
+) -> dict:
+    user = server.user(user_id)
+    chat = server.private_chat(user)
+    after = _latest_id(server, chat)
+    server.send_document(chat, user, name, data, caption=caption)
+    return await _last_reply(server, chat, after)
+
+
+@pytest.mark.parametrize("command", ["/reload", "/remove abc", "/stats"])
+async def test_non_admins_are_refused_and_logged(bot: BotAPIServer, command: str) -> None:
+    user = bot.user(next(ids))
+    chat = bot.private_chat(user)
+    bot.send_text(chat, user, command)
+    reply = await bot.wait_for_message(chat["id"])
+    assert reply["text"] == m.NOT_ADMIN
+    assert bot.library.store.audit_log()[-1]["outcome"] == "refused: not an admin"
+
+
+async def test_non_admin_upload_is_refused_and_leaves_no_trace(bot: BotAPIServer) -> None:
+    reply = await _upload(
+        bot, "x.txt", SPEECH.format(body="非法上传。").encode(), user_id=next(ids)
+    )
+    assert reply["text"] == m.NOT_ADMIN
+    assert not (bot.docs / "x.txt").exists()
+
+
+async def test_reload_reports_added_changed_and_removed_files(bot: BotAPIServer) -> None:
+    (bot.docs / "new.txt").write_text(SPEECH.format(body="职工书屋建设要加强。"), encoding="utf-8")
+    reply = await _command(bot, "/reload", m.RELOAD_DONE)
+    assert "新增：new.txt" in reply["text"] and "讲话 9 篇" in reply["text"]
+    (bot.docs / "new.txt").write_text(SPEECH.format(body="职工书屋要普及。"), encoding="utf-8")
+    reply = await _command(bot, "/reload", m.RELOAD_DONE)
+    assert "更新：new.txt" in reply["text"]
+    (bot.docs / "new.txt").unlink()
+    reply = await _command(bot, "/reload", m.RELOAD_DONE)
+    assert "删除：new.txt" in reply["text"] and "讲话 8 篇" in reply["text"]
+
+
+async def test_upload_utf8_gb18030_and_docx(bot: BotAPIServer) -> None:
+    reply = await _upload(bot, "书屋.txt", SPEECH.format(body="职工书屋建设要加强。").encode())
+    assert (
+        "已收录文件 书屋.txt" in reply["text"]
+        and "在测试市工会第一次代表大会上的讲话" in reply["text"]
+    )
+    assert bot.library.engine.search("职工书屋").answered
+
+    gbk = "在甲市工会第二次代表大会上的讲话\n\n要深入开展女职工素质提升行动。\n".encode("gb18030")
+    reply = await _upload(bot, "gbk.txt", gbk)
+    assert "已收录文件 gbk.txt" in reply["text"]
+    assert bot.library.engine.search("女职工素质提升行动").answered
+
+    document = docx.Document()
+    document.add_heading("在乙市工会第三次代表大会上的讲话", level=1)
+    document.add_paragraph("要大力推进产业工人队伍建设改革。")
+    path = bot.docs.parent / "speech.docx"
+    document.save(path)
+    reply = await _upload(bot, "speech.docx", path.read_bytes())
+    assert "已收录文件 speech.docx" in reply["text"]
+    assert bot.library.engine.search("产业工人队伍建设改革").answered
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("big.txt", "工会".encode() * 20000, "文件太大"),
+        ("bad.docx", b"PK\x03\x04 not really a zip", "不是有效的 .docx 文件"),
+        ("empty.txt", b"", "文件是空的"),
+        ("notes.pdf", b"%PDF-1.4", "不支持这种文件"),
+    ],
+)
+async def test_rejected_uploads_leave_no_trace(
+    bot: BotAPIServer, name: str, data: bytes, reason: str
+) -> None:
+    before = bot.library.store.counts()
+    reply = await _upload(bot, name, data)
+    assert reason in reply["text"]
+    assert not (bot.docs / name).exists()
+    assert not list(bot.docs.glob(".upload-*"))
+    assert bot.library.store.counts() == before
+
+
+async def test_same_name_gets_a_new_name_unless_replace(bot: BotAPIServer) -> None:
+    await _upload(bot, "dup.txt", SPEECH.format(body="第一版内容。").encode())
+    reply = await _upload(bot, "dup.txt", SPEECH.format(body="第二版内容。").encode())
+    assert "dup_2.txt" in reply["text"] and m.REPLACE_HINT in reply["text"]
+    reply = await _upload(bot, "dup.txt", SPEECH.format(body="第三版内容。").encode(), "/replace")
+    assert "已收录文件 dup.txt" in reply["text"]
+    assert "第三版" in (bot.docs / "dup.txt").read_text(encoding="utf-8")
+
+
+async def test_remove_moves_the_file_to_the_trash(bot: BotAPIServer) -> None:
+    await _upload(bot, "gone.txt", SPEECH.format(body="临时讲话内容要删除。").encode())
+    speech = next(s for s in bot.library.store.speeches() if s.source == "gone.txt")
+    reply = await _command(bot, f"/remove {speech.id}", "回收站")
+    assert "gone.txt" in reply["text"]
+    assert not (bot.docs / "gone.txt").exists()
+    assert list((bot.docs / ".trash").glob("*_gone.txt"))
+    assert bot.library.store.speech(speech.id) is None
+    reply = await _command(bot, "/remove nosuch", "没有找到")
+    assert "nosuch" in reply["text"]
+
+
+async def test_questions_are_answered_during_a_slow_reload(
+    bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = corpus.parse_file
+
+    def slow(path: Path, root: Path):
+        time.sleep(1.5)
+        return original(path, root)
+
+    monkeypatch.setattr(corpus, "parse_file", slow)
+    (bot.docs / "slow.txt").write_text(SPEECH.format(body="慢慢加载的讲话。"), encoding="utf-8")
+    user, chat = _admin(bot)
+    after = _latest_id(bot, chat)
+    bot.send_text(chat, user, "/reload")
+    await _last_reply(bot, chat, after, m.RELOAD_STARTED)
+    asker = bot.user(next(ids))
+    bot.send_text(bot.private_chat(asker), asker, "四季送")
+    answer = await bot.wait_for_message(asker["id"], timeout=5)
+    done = [
+        s
+        for s in bot.messages(chat["id"])
+        if m.RELOAD_DONE in s["text"] and s["message_id"] > after
+    ]
+    assert "四季送" in answer["text"] and not done
+    await _last_reply(bot, chat, after, m.RELOAD_DONE)
+    (bot.docs / "slow.txt").unlink()
+    monkeypatch.undo()
+    await _command(bot, "/reload", m.RELOAD_DONE)
+
+
+async def test_a_reload_that_fails_half_way_keeps_the_old_corpus(
+    bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("disk full")
+
+    (bot.docs / "half.txt").write_text(SPEECH.format(body="半途而废的讲话。"), encoding="utf-8")
+    monkeypatch.setattr(bot.library, "_build", broken)
+    reply = await _command(bot, "/reload", "重新加载失败")
+    assert "disk full" in reply["text"]
+    assert not any(s.source == "half.txt" for s in bot.library.store.speeches())
+    assert bot.library.engine.search("四季送").answered
+    (bot.docs / "half.txt").unlink()
+
+
+async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
+    reply = await _command(bot, "/stats", "今日提问")
+    assert "近 7 天提问" in reply["text"]
+
+
+async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
+    await asyncio.sleep(0)
+    actions = {row["action"] for row in bot.library.store.audit_log()}
+    assert {"reload", "upload", "remove", "stats"} <= actions
+    assert all(row["user_hash"] and str(ADMIN_ID) != row["user_hash"]
+               for row in bot.library.store.audit_log())  # fmt: skip
