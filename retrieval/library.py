@@ -58,6 +58,7 @@ class Library:
         return engine
 
     def _build(self) -> SearchEngine:
+        self.tokenizer.warm()
         snapshot = build_snapshot(self.store, self.tokenizer, self.params)
         return SearchEngine(snapshot, self.tokenizer, self.ranking)
 

@@ -82,9 +82,26 @@ class Tokenizer:
             return _load_jieba()
 
     def words(self, text: str) -> list[str]:
-        """Every word jieba sees, in order, before stopwords are taken out."""
+        """Every word jieba sees, in order, before stopwords are taken out.
+
+        jieba segments each run of word characters on its own (punctuation always splits),
+        so the runs are segmented once each and remembered: speeches repeat phrases and
+        whole clauses, and the result is exactly what segmenting the whole text gives.
+        """
+        out: list[str] = []
+        for block in jieba.re_han_default.split(text):
+            if block and _WORD.search(block):
+                out += self._block_words(block)
+        return out
+
+    @functools.lru_cache(maxsize=500_000)  # noqa: B019 - one Tokenizer lives per process
+    def _block_words(self, block: str) -> tuple[str, ...]:
         cut = self.engine.cut_for_search if self.search_mode else self.engine.cut
-        return [w.lower() for w in cut(text) if _WORD.search(w)]
+        return tuple(w.lower() for w in cut(block) if _WORD.search(w))
+
+    def warm(self) -> None:
+        """Load the dictionaries now, so the first question is not the one that waits."""
+        self.content_words("工会")
 
     def tokens(self, text: str) -> list[str]:
         """Index terms of a paragraph."""

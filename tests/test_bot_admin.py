@@ -19,7 +19,7 @@ from bot.service import BotService
 from bot.telegram.app import build_application
 from retrieval import corpus
 from retrieval.library import Library
-from tests.botapi.server import TOKEN, BotAPIServer
+from tests.fakegram.server import TOKEN, BotAPIServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN_ID = 42

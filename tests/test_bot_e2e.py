@@ -15,7 +15,7 @@ from bot.service import BotService
 from bot.telegram import handlers
 from bot.telegram.app import build_application
 from retrieval.library import Library
-from tests.botapi.server import TOKEN, BotAPIServer
+from tests.fakegram.server import TOKEN, BotAPIServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ids = itertools.count(5001)

@@ -14,8 +14,8 @@ from bot.telegram.app import RedactToken
 from retrieval.library import Library
 from retrieval.model import Answer, Hit
 from retrieval.search import SearchEngine
-from tests.botapi.html import parse_html
-from tests.botapi.server import TOKEN
+from tests.fakegram.html import parse_html
+from tests.fakegram.server import TOKEN
 
 
 def _hit(snippet: str, highlights: tuple[tuple[int, int], ...] = ()) -> Hit:

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from tests.botapi.html import EntityError, parse_html, utf16_len
+from tests.fakegram.html import EntityError, parse_html, utf16_len
 
 TOKEN = "123456789:AAFakeTokenForLoopbackTests_0123456789"
 MAX_TEXT = 4096
