@@ -1,34 +1,40 @@
 """Benchmark: synthetic corpora from the bundled corpus's sentences, through the real readers.
 
-    python bench/bench.py --sizes 10000 100000
+    python bench/bench.py --sizes 10000 100000 1000000
 
-For each size it writes speech files to a scratch folder, then measures: a full index from
-scratch (parse, clean, tokenise, store, build), tokenisation throughput, start-up from the
-persisted store to the first answer, search latency (median and p99 over questions and
-pasted fragments), phrase look-up latency, a reload after one changed file, peak RSS — and,
-on the same tokens, rank-bm25's get_scores (the scores of record) and bm25s when installed.
-Not part of the test run.
+For each size it writes speech files to a scratch folder (200 paragraphs a file, each
+paragraph 2–5 random sentences of the bundled corpus), then, each step in a fresh process so
+that memory and start-up are the real ones:
+
+- index: a full index from scratch (read, clean, tokenise on every core, store, build, save);
+  its wall time, throughput in characters per second and peak RSS;
+- serve: start-up from the persisted store to the first answer, search latency end to end
+  (questions, keywords and pasted fragments: analysis, scoring, top-k, snippets), phrase
+  look-up latency, peak RSS while serving, a reload after one changed file (until the new
+  corpus serves) and the time its snapshot then takes to reach the disk in the background;
+- reference: on the same tokens, rank-bm25's get_scores (the scores of record) and bm25s,
+  each one's query time, and the largest relative difference between our scores and
+  rank-bm25's. Skipped with --no-reference (rank-bm25 needs minutes and gigabytes at 1M).
+
+Not part of the test run. bm25s is optional (`pip install bm25s`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.config import BUNDLED_CORPUS
-from retrieval.index import tokens_for
-from retrieval.library import Library
-from retrieval.snippet import sentences
-from retrieval.store import Store
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 PARAGRAPHS_PER_FILE = 200
 QUESTIONS = [
@@ -44,9 +50,13 @@ QUESTIONS = [
 
 
 def corpus_sentences() -> list[str]:
+    from bot.config import BUNDLED_CORPUS
+    from retrieval.library import Library
+    from retrieval.snippet import sentences
+
     library = Library.open(BUNDLED_CORPUS, ":memory:")
     out = []
-    for row in library.engine.snapshot.rows:
+    for row in library.engine.snapshot.rows():
         out += [row.text[s:e] for s, e in sentences(row.text) if e - s > 8]
     return out
 
@@ -71,99 +81,175 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(fn, repeat: int = 1) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
 
 
-def bench_size(size: int, pool: list[str], scratch: Path) -> dict:
-    rng = random.Random(size)
-    docs = scratch / f"corpus_{size}"
-    write_corpus(docs, size, pool, rng)
-    db = scratch / f"store_{size}.db"
-    row: dict = {"paragraphs": size}
+# steps, each run in its own process ----------------------------------------------------
+
+
+def step_index(docs: Path, db: Path) -> dict:
+    from retrieval.library import Library
+    from retrieval.store import Store
 
     started = time.perf_counter()
     library = Library(docs, Store(db))
     report = library.reload()
-    row["index_s"] = time.perf_counter() - started
-    chars = sum(len(r.text) for r in library.engine.snapshot.rows)
+    library.wait_saved()
+    took = time.perf_counter() - started
+    chars = sum(len(r.text) for r in library.engine.snapshot.rows())
+    return {
+        "paragraphs": report.paragraphs,
+        "index_s": took,
+        "index_chars_per_s": chars / took,
+        "index_peak_rss_mb": peak_rss_mb(),
+    }
 
-    fresh = Store(scratch / f"tok_{size}.db")
-    texts = [r.text for r in library.engine.snapshot.rows[:5000]]
-    took = timed(lambda: tokens_for(texts, fresh, library.tokenizer))[0] / 1000
-    row["tokenise_chars_per_s"] = sum(map(len, texts)) / took
 
+def step_serve(docs: Path, db: Path, queries: list[str], phrases: list[str]) -> dict:
     started = time.perf_counter()
-    restarted = Library.open(docs, db)
-    restarted.engine.search(QUESTIONS[0])
-    row["startup_s"] = time.perf_counter() - started
-    engine = restarted.engine
+    from retrieval.library import Library
 
-    queries = QUESTIONS * 10 + [rng.choice(pool)[:12] for _ in range(40)]
-    search = [t for q in queries for t in timed(lambda q=q: engine.search(q, k=3))]
+    library = Library.open(docs, db)
+    library.engine.search(QUESTIONS[0])
+    row: dict = {"startup_s": time.perf_counter() - started}
+    engine = library.engine
+    for q in queries[:5]:
+        engine.search(q)
+    search = [timed(lambda q=q: engine.search(q, k=3)) for q in queries]
     row["search_median_ms"] = statistics.median(search)
     row["search_p99_ms"] = percentile(search, 0.99)
-    phrases = [f"“{rng.choice(pool)[2:10]}”" for _ in range(50)]
-    phrase = [t for p in phrases for t in timed(lambda p=p: engine.search(p, k=3))]
+    phrase = [timed(lambda p=p: engine.find_phrase(p, k=10)) for p in phrases]
     row["phrase_median_ms"] = statistics.median(phrase)
-
-    tokens = tokens_for(
-        [r.text for r in engine.snapshot.rows], restarted.store, restarted.tokenizer
-    )
-    terms = [restarted.tokenizer.query_terms(q) for q in queries[:40]]
-    ours = [t for q in terms for t in timed(lambda q=q: engine.snapshot.text.get_scores(q))]
-    row["our_bm25_median_ms"] = statistics.median(ours)
-    from rank_bm25 import BM25L
-
-    params = engine.snapshot.text.params
-    reference = BM25L(tokens, k1=params.k1, b=params.b, delta=params.delta)
-    ref = [t for q in terms[:10] for t in timed(lambda q=q: reference.get_scores(q))]
-    row["rank_bm25_median_ms"] = statistics.median(ref)
-    try:
-        import bm25s
-
-        retriever = bm25s.BM25(method="bm25l", k1=params.k1, b=params.b, delta=params.delta)
-        retriever.index(tokens)
-        got = [t for q in terms for t in timed(lambda q=q: retriever.get_scores(q))]
-        row["bm25s_median_ms"] = statistics.median(got)
-    except ImportError:
-        row["bm25s_median_ms"] = None
-
+    row["serve_peak_rss_mb"] = peak_rss_mb()
     changed = sorted(docs.glob("*.txt"))[0]
     changed.write_text(changed.read_text(encoding="utf-8") + "新增的一段讲话内容。\n", "utf-8")
     started = time.perf_counter()
-    restarted.reload()
+    library.reload()
     row["reload_one_file_s"] = time.perf_counter() - started
-    row["peak_rss_mb"] = peak_rss_mb()
-    row["chars"] = chars
-    row["speeches"] = report.speeches
+    started = time.perf_counter()
+    library.wait_saved()
+    row["save_after_reload_s"] = time.perf_counter() - started
+    row["reload_peak_rss_mb"] = peak_rss_mb()
+    return row
+
+
+def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
+    import numpy as np
+    from rank_bm25 import BM25L
+
+    from retrieval.bm25 import Field, top
+    from retrieval.index import token_source
+    from retrieval.library import Library
+
+    library = Library.open(docs, db)
+    snapshot = library.engine.snapshot
+    with token_source(library.store, library.tokenizer) as source:
+        tokens = source.tokens([row.text for row in snapshot.rows()])
+    terms = [library.tokenizer.query_terms(q) for q in queries]
+    ours = snapshot.text
+    field = [Field(ours)]
+    row = {
+        "our_scores_median_ms": statistics.median(
+            timed(lambda q=q: ours.get_scores(q)) for q in terms
+        ),
+        "our_top10_median_ms": statistics.median(
+            timed(lambda q=q: top(field, q, 10)) for q in terms
+        ),
+    }
+    p = ours.params
+    reference = BM25L(tokens, k1=p.k1, b=p.b, delta=p.delta)
+    sample = terms[:10]
+    row["rank_bm25_scores_median_ms"] = statistics.median(
+        timed(lambda q=q: reference.get_scores(q)) for q in sample
+    )
+    worst = 0.0
+    for q in sample:
+        expected, got = reference.get_scores(q), ours.get_scores(q)
+        scale = np.maximum(np.abs(expected), 1e-300)
+        worst = max(worst, float(np.max(np.abs(got - expected) / scale)))
+    row["max_rel_diff_vs_rank_bm25"] = worst
+    try:
+        import bm25s
+    except ImportError:
+        row["bm25s_scores_median_ms"] = None
+        return row
+    started = time.perf_counter()
+    retriever = bm25s.BM25(method="bm25l", k1=p.k1, b=p.b, delta=p.delta)
+    retriever.index(tokens, show_progress=False)
+    row["bm25s_index_s"] = time.perf_counter() - started
+    row["bm25s_scores_median_ms"] = statistics.median(
+        timed(lambda q=q: retriever.get_scores(q)) for q in terms
+    )
+    row["bm25s_top10_median_ms"] = statistics.median(
+        timed(lambda q=q: retriever.retrieve([q], k=10, show_progress=False)) for q in terms
+    )
+    return row
+
+
+STEPS = {"index": step_index, "serve": step_serve, "reference": step_reference}
+
+
+def run_step(name: str, *args: object) -> dict:
+    """One step in a fresh interpreter; its result comes back as JSON on stdout."""
+    payload = json.dumps([name, [str(a) if isinstance(a, Path) else a for a in args]])
+    done = subprocess.run(
+        [sys.executable, __file__, "--step", payload], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_size(size: int, pool: list[str], scratch: Path, reference: bool) -> dict:
+    rng = random.Random(size)
+    docs = scratch / f"corpus_{size}"
+    write_corpus(docs, size, pool, rng)
+    db = scratch / f"store_{size}.db"
+    queries = QUESTIONS * 10 + [rng.choice(pool)[:12] for _ in range(120)]
+    phrases = [rng.choice(pool)[2:10] for _ in range(50)]
+    row = {"size": size}
+    row |= run_step("index", docs, db)
+    row |= run_step("serve", docs, db, queries, phrases)
+    if reference:
+        row |= run_step("reference", docs, db, queries[:40])
     return row
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--no-reference", action="store_true", help="skip rank-bm25 and bm25s")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.step:
+        name, step_args = json.loads(args.step)
+        paths = [Path(a) if isinstance(a, str) else a for a in step_args[:2]]
+        print(json.dumps(STEPS[name](*paths, *step_args[2:])))
+        return 0
     pool = corpus_sentences()
     scratch = Path(tempfile.mkdtemp(prefix="speechbot-bench-"))
+    rows = []
     try:
-        rows = [bench_size(size, pool, scratch) for size in args.sizes]
+        for size in args.sizes:
+            rows.append(bench_size(size, pool, scratch, not args.no_reference))
+            print(json.dumps(rows[-1]), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + " --- |" * len(keys))
-    for row in rows:
-        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()]
-        print("| " + " | ".join(cells) + " |")
+    print_table(rows)
     return 0
+
+
+def print_table(rows: list[dict]) -> None:
+    """Measures down, sizes across, as the README shows them."""
+    print("| measure | " + " | ".join(f"{r['size']:,}" for r in rows) + " |")
+    print("|---" * (len(rows) + 1) + "|")
+    for key in rows[0] if rows else []:
+        cells = [r.get(key) for r in rows]
+        shown = [f"{c:.3g}" if isinstance(c, float) else str(c) for c in cells]
+        print(f"| {key} | " + " | ".join(shown) + " |")
 
 
 if __name__ == "__main__":

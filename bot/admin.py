@@ -56,7 +56,7 @@ class AdminService:
         self.config = config
 
     def audit(self, user_id: int | None, action: str, target: str, outcome: str) -> None:
-        self.library.store.log_admin_action(
+        self.library.journal.log_admin_action(
             user_hash=user_hash(self.config.telegram, user_id),
             action=action,
             target=target[:200],
@@ -121,7 +121,7 @@ class AdminService:
     def stats(self, now: float | None = None) -> Stats:
         now = time.time() if now is None else now
         midnight = dt.datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0)
-        week = self.library.store.query_log(now - 7 * 86400)
+        week = self.library.journal.query_log(now - 7 * 86400)
         stats = Stats(today=sum(1 for e in week if e["ts"] >= midnight.timestamp()), week=len(week))
         if not week:
             return stats

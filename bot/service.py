@@ -36,7 +36,7 @@ class BotService:
         started = time.perf_counter()
         answer, more = self._search(question, k or self.config.top_k, 0)
         top = answer.hits[0] if answer.hits else None
-        log_id = self.library.store.log_query(
+        log_id = self.library.journal.log_query(
             chat_type=chat_type,
             user_hash=user_hash(self.config.telegram, user_id),
             query=question,
@@ -54,7 +54,7 @@ class BotService:
 
     def page(self, log_id: int, offset: int, k: int = 0) -> Page | None:
         """The results after `offset` of a logged question; None when the entry is gone."""
-        entry = self.library.store.logged_query(log_id)
+        entry = self.library.journal.logged_query(log_id)
         if entry is None:
             return None
         answer, more = self._search(entry["query"], k or self.config.top_k, offset)

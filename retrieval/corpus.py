@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from multiprocessing import get_context
 from pathlib import Path
 
 from retrieval.clean import clean_speech
@@ -16,6 +21,8 @@ from retrieval.store import SourceRecord, Store
 log = logging.getLogger(__name__)
 
 TRASH_DIR = ".trash"
+# Below this many files to parse, starting worker processes costs more than it saves.
+PARALLEL_MIN_FILES = 16
 Progress = Callable[[int, int, str], None]
 
 
@@ -41,18 +48,42 @@ def parse_file(path: Path, root: Path) -> list[Speech]:
     return speeches
 
 
+def _parse(path: Path, root: Path) -> list[Speech] | SourceError:
+    try:
+        return parse_file(path, root)
+    except SourceError as exc:
+        return exc
+
+
+def parsed_files(paths: list[Path], root: Path) -> Iterator[list[Speech] | SourceError]:
+    """Each file's speeches or the reason it failed, in order; many files on every core."""
+    workers = os.cpu_count() or 1
+    done = 0
+    if len(paths) >= PARALLEL_MIN_FILES and workers > 1:
+        try:
+            # Spawned, not forked: the bot's event loop and reload threads are running.
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                for result in pool.map(_parse, paths, [root] * len(paths), chunksize=4):
+                    yield result
+                    done += 1
+        except BrokenProcessPool:
+            log.warning("corpus: parse workers died; parsing the remaining files here")
+    yield from (_parse(p, root) for p in paths[done:])
+
+
 def sync(
     corpus_dir: Path,
     store: Store,
     progress: Progress | None = None,
-    before_commit: Callable[[], None] | None = None,
+    before_commit: Callable[[IndexReport], None] | None = None,
 ) -> IndexReport:
     """Bring the store in line with the directory in one transaction.
 
     Unchanged files (same size and content hash) are not parsed again. A file that fails to
     parse keeps the speeches it had before, so one bad upload never empties the corpus.
-    `before_commit` runs inside the transaction (the caller builds its index there): if it
-    raises, the store is left exactly as it was.
+    Parsed files go into the store one by one, so a big corpus is never all in memory.
+    `before_commit` runs inside the transaction with the report so far (the caller builds
+    its index there): if it raises, the store is left exactly as it was.
     """
     started = time.perf_counter()
     report = IndexReport()
@@ -61,14 +92,12 @@ def sync(
     files = corpus_files(corpus_dir)
     report.files = len(files)
     known = store.sources()
-    parsed: list[tuple[SourceRecord, list[Speech], bool]] = []
+    todo: list[tuple[Path, SourceRecord]] = []
     touched: list[tuple[str, float]] = []
     seen: set[str] = set()
-    for i, path in enumerate(files, 1):
+    for path in files:
         rel = path.relative_to(corpus_dir).as_posix()
         seen.add(rel)
-        if progress:
-            progress(i, len(files), rel)
         try:
             data = path.read_bytes()
             stat = path.stat()
@@ -82,18 +111,20 @@ def sync(
             if old.mtime != stat.st_mtime:
                 touched.append((rel, stat.st_mtime))
             continue
-        try:
-            speeches = parse_file(path, corpus_dir)
-        except SourceError as exc:
-            note = " (kept the previous version)" if old else ""
-            report.warnings.append(f"{rel}: {exc}{note}")
-            continue
-        record = SourceRecord(rel, len(data), stat.st_mtime, digest, time.time(), len(speeches))
-        parsed.append((record, speeches, old is not None))
+        todo.append((path, SourceRecord(rel, len(data), stat.st_mtime, digest, 0.0, 0)))
     removed = sorted(set(known) - seen)
     with store.transaction() as db:
-        for record, speeches, existed in parsed:
-            store.replace_source(db, record, speeches)
+        results = parsed_files([path for path, _ in todo], corpus_dir)
+        for i, ((_, record), result) in enumerate(zip(todo, results, strict=True), 1):
+            if progress:
+                progress(i, len(todo), record.path)
+            existed = record.path in known
+            if isinstance(result, SourceError):
+                note = " (kept the previous version)" if existed else ""
+                report.warnings.append(f"{record.path}: {result}{note}")
+                continue
+            loaded = replace(record, loaded_at=time.time(), speeches=len(result))
+            store.replace_source(db, loaded, result)
             (report.changed if existed else report.added).append(record.path)
         for rel, mtime in touched:
             store.touch_source(db, rel, mtime)
@@ -102,7 +133,7 @@ def sync(
             report.removed.append(rel)
         report.speeches, report.paragraphs, report.damaged = store.counts()
         if before_commit:
-            before_commit()
+            before_commit(report)
     report.seconds = time.perf_counter() - started
     for warning in report.warnings:
         log.warning("corpus: %s", warning)

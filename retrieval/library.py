@@ -8,15 +8,17 @@ an answer in flight finishes on the old snapshot, and a failed reload changes no
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from pathlib import Path
 
+from retrieval import persist
 from retrieval.bm25 import BM25Params
 from retrieval.corpus import Progress, sync
-from retrieval.index import build_snapshot
+from retrieval.index import Snapshot, build_snapshot, update_snapshot
 from retrieval.model import IndexReport
 from retrieval.search import Ranking, SearchEngine
-from retrieval.store import Store
+from retrieval.store import Journal, Store
 from retrieval.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,14 @@ class Library:
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.store = store
+        self.journal = Journal.beside(store)
         self.tokenizer = tokenizer or Tokenizer()
         self.params = params or BM25Params()
         self.ranking = ranking or Ranking()
         self._reload_lock = threading.Lock()
         self._engine: SearchEngine | None = None
+        self._save_lock = threading.Lock()
+        self._saver: threading.Thread | None = None
 
     @classmethod
     def open(cls, corpus_dir: Path, store_path: Path | str, **kwargs: object) -> Library:
@@ -54,13 +59,74 @@ class Library:
             with self._reload_lock:
                 if self._engine is None:
                     self._engine = self._build()
+                    self._swapped()
                 engine = self._engine
         return engine
 
-    def _build(self) -> SearchEngine:
+    @property
+    def index_dir(self) -> Path | None:
+        """Saved snapshots live beside the database; an in-memory store keeps none."""
+        if str(self.store.path) == ":memory:":
+            return None
+        return self.store.path.with_name(self.store.path.name + ".index")
+
+    def _build(
+        self, report: IndexReport | None = None, previous: Snapshot | None = None
+    ) -> SearchEngine:
         self.tokenizer.warm()
-        snapshot = build_snapshot(self.store, self.tokenizer, self.params)
-        return SearchEngine(snapshot, self.tokenizer, self.ranking)
+        return SearchEngine(self._snapshot(report, previous), self.tokenizer, self.ranking)
+
+    def _key(self) -> str:
+        return persist.fingerprint(self.store.fingerprint(), self.tokenizer.version, self.params)
+
+    def _snapshot(self, report: IndexReport | None, previous: Snapshot | None) -> Snapshot:
+        """The snapshot of the store's content now: the previous one if nothing changed,
+        else the saved one, else `previous` updated with the files `report` names, else
+        built from the whole store. A new snapshot is saved for the next start-up."""
+        key = self._key()
+        if previous is not None and previous.fingerprint == key:
+            return previous
+        folder = self.index_dir / key if self.index_dir else None
+        if folder is not None and folder.is_dir():
+            try:
+                return persist.load(folder, self.store.speeches(), self.params)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("index: saved snapshot unreadable (%s), building it again", exc)
+                shutil.rmtree(folder, ignore_errors=True)
+        snapshot = None
+        if previous is not None and report is not None:
+            touched = {*report.added, *report.changed, *report.removed}
+            snapshot = update_snapshot(previous, self.store, self.tokenizer, touched, key)
+            if len(snapshot) != report.paragraphs:
+                log.warning("index: update gave %d paragraphs, rebuilding", len(snapshot))
+                snapshot = None
+        if snapshot is None:
+            snapshot = build_snapshot(self.store, self.tokenizer, self.params, key)
+        return snapshot
+
+    def _swapped(self) -> None:
+        """Save the snapshot now serving for the next start-up, and drop older ones.
+
+        In a thread of its own, so the new corpus serves without waiting for the disk; not
+        a daemon, so a command that exits still finishes writing first.
+        """
+        root, snapshot = self.index_dir, self._engine.snapshot if self._engine else None
+        if root is None or snapshot is None:
+            return
+
+        def save() -> None:
+            with self._save_lock:
+                persist.save(snapshot, root / snapshot.fingerprint)
+                current = self._engine.snapshot.fingerprint if self._engine else ""
+                persist.prune(root, current)
+
+        self._saver = threading.Thread(target=save, name="save-index")
+        self._saver.start()
+
+    def wait_saved(self, timeout: float | None = None) -> None:
+        """Block until the latest snapshot is on disk."""
+        if self._saver is not None:
+            self._saver.join(timeout)
 
     @property
     def reloading(self) -> bool:
@@ -73,10 +139,22 @@ class Library:
         """
         built: list[SearchEngine] = []
         with self._reload_lock:
+            current = self._engine
+            # The serving snapshot can be updated in place only if it shows the store as it
+            # is now (another process may have indexed the same store meanwhile).
+            previous = (
+                current.snapshot
+                if current and current.snapshot.fingerprint == self._key()
+                else None
+            )
             report = sync(
-                self.corpus_dir, self.store, progress, lambda: built.append(self._build())
+                self.corpus_dir,
+                self.store,
+                progress,
+                lambda report: built.append(self._build(report, previous)),
             )
             self._engine = built[0]
+            self._swapped()
         log.info(
             "reload: +%d ~%d -%d files, %d speeches, %d paragraphs in %.2fs",
             len(report.added),

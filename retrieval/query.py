@@ -10,6 +10,7 @@ from retrieval.tokenize import Tokenizer
 
 QUOTED = re.compile(r"「([^」]+)」|『([^』]+)』|“([^”]+)”|‘([^’]+)’|\"([^\"]+)\"|'([^']+)'")
 _NOT_WORD = re.compile(r"[^\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]+")
+WORD_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
 
 # A pasted fragment is at least this many characters of text; shorter input reads as keywords.
 FRAGMENT_MIN_CHARS = 6

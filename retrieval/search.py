@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.bm25 import Field, best, combined_scores, top
 from retrieval.coverage import passage_coverage, word_weight
-from retrieval.index import Snapshot, context_of
+from retrieval.index import Snapshot
 from retrieval.model import Answer, Hit
-from retrieval.query import Query, analyse, normalize
+from retrieval.query import WORD_CHAR, Query, analyse, normalize
 from retrieval.snippet import find_spans, make_snippet
 from retrieval.tokenize import Tokenizer
 
@@ -28,6 +29,8 @@ class Ranking:
 
 @dataclass(frozen=True)
 class Ranked:
+    """The best documents in order, each one's BM25 score beside it."""
+
     order: np.ndarray
     scores: np.ndarray
     answered: bool
@@ -42,13 +45,17 @@ class SearchEngine:
         self.snapshot = snapshot
         self.tokenizer = tokenizer
         self.ranking = ranking or Ranking()
+        self.fields = (
+            Field(snapshot.text),
+            Field(snapshot.context, self.ranking.context_weight),
+        )
 
     def search(self, raw: str, k: int = 3, offset: int = 0) -> Answer:
         started = time.perf_counter()
         query = analyse(raw, self.tokenizer)
-        ranked = self.rank(query)
-        docs = ranked.order[offset : offset + k] if ranked.answered else ranked.order[:0]
-        hits = self._hits(query, docs, ranked.scores, ranked.phrase, offset)
+        ranked = self.rank(query, offset + k)
+        page = slice(offset, offset + k) if ranked.answered else slice(0)
+        hits = self._hits(query, ranked.order[page], ranked.scores[page], ranked.phrase, offset)
         return Answer(
             query=raw,
             answered=ranked.answered,
@@ -63,40 +70,31 @@ class SearchEngine:
         quoted = text.strip().strip("「」『』“”‘’\"'")
         return self.search(f"“{quoted}”", k=k, offset=offset)
 
-    def rank(self, query: Query) -> Ranked:
+    def rank(self, query: Query, depth: int) -> Ranked:
+        """At least the `depth` best documents, when there are that many."""
         snap = self.snapshot
-        empty = Ranked(np.arange(0), np.zeros(0), False)
         if not len(snap) or not (query.terms or query.phrases or query.fragment):
-            return empty
+            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), False)
         terms = list(query.terms)
-        scores = snap.text.get_scores(terms) + self.ranking.context_weight * (
-            snap.context.get_scores(terms)
-        )
-        matched = self._matched(terms)
-        order = np.argsort(-scores, kind="stable")
-        order = order[matched[order]]
         phrase, containing = self._exact_matches(query)
         if query.phrases or (query.fragment and containing.size):
             # Asked for exact words: every paragraph that has them, and only those.
-            first = containing[np.argsort(-scores[containing], kind="stable")]
-            return Ranked(first, scores, bool(first.size), phrase, int(first.size))
+            scores = combined_scores(self.fields, terms, containing)
+            first, first_scores = best(containing, scores, len(containing))
+            return Ranked(first, first_scores, bool(first.size), phrase, int(first.size))
         if containing.size:
             # A keyword found verbatim: those paragraphs first, then the rest by BM25.
-            inside = np.zeros(len(snap), dtype=bool)
-            inside[containing] = True
-            first = containing[np.argsort(-scores[containing], kind="stable")]
-            return Ranked(np.concatenate([first, order[~inside[order]]]), scores, True)
-        order, answered = self._rerank(query, order, scores)
-        return Ranked(order, scores, answered)
-
-    def _matched(self, terms: list[str]) -> np.ndarray:
-        mask = np.zeros(len(self.snapshot), dtype=bool)
-        for index in (self.snapshot.text, self.snapshot.context):
-            for term in terms:
-                post = index.postings(term)
-                if post is not None:
-                    mask[post[0]] = True
-        return mask
+            scores = combined_scores(self.fields, terms, containing)
+            first, first_scores = best(containing, scores, depth)
+            rest, rest_scores = top(self.fields, terms, depth + len(first))
+            outside = ~np.isin(rest, containing)
+            return Ranked(
+                np.concatenate([first, rest[outside]]),
+                np.concatenate([first_scores, rest_scores[outside]]),
+                True,
+            )
+        order, scores = top(self.fields, terms, max(depth, self.ranking.rerank_depth))
+        return self._rerank(query, order, scores)
 
     def _exact_matches(self, query: Query) -> tuple[str, np.ndarray]:
         """Paragraphs holding every quoted phrase, else the whole input verbatim.
@@ -109,9 +107,11 @@ class SearchEngine:
             phrases = [query.fragment or query.text]
         needles = [normalize(p) for p in phrases]
         if not needles:
-            return "", np.arange(0)
-        hits = [i for i, flat in enumerate(self.snapshot.flat) if all(n in flat for n in needles)]
-        return "、".join(phrases), np.asarray(hits, dtype=np.int64)
+            return "", np.zeros(0, dtype=np.int64)
+        found = self.snapshot.phrases.containing(needles[0])
+        for needle in needles[1:]:
+            found = np.intersect1d(found, self.snapshot.phrases.containing(needle))
+        return "、".join(phrases), found
 
     def word_weights(self, query: Query) -> dict[str, float]:
         n = len(self.snapshot)
@@ -123,9 +123,7 @@ class SearchEngine:
                 weights[key] = word_weight(key, df, n, place=word in query.places)
         return weights
 
-    def _rerank(
-        self, query: Query, order: np.ndarray, scores: np.ndarray
-    ) -> tuple[np.ndarray, bool]:
+    def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
         """Re-order the best BM25 candidates by how much of the question each one covers.
 
         BM25 favours long paragraphs that repeat a few of the words; the answer to a
@@ -133,21 +131,24 @@ class SearchEngine:
         found only when the best candidate covers enough of the question.
         """
         r = self.ranking
-        head = order[: r.rerank_depth]
+        depth = r.rerank_depth
+        head = order[:depth]
         if not head.size:
-            return order, False
+            return Ranked(order, scores, False)
         weights = self.word_weights(query)
-        top = float(scores[head[0]]) or 1.0
+        top_score = float(scores[0]) or 1.0
         combined = np.empty(head.size)
         covered = np.empty(head.size)
         for i, doc in enumerate(head.tolist()):
-            row = self.snapshot.rows[doc]
-            context = context_of(row, self.snapshot.speeches[row.speech_id])
-            covered[i] = passage_coverage(weights, row.text, context)
-            combined[i] = scores[doc] / top * covered[i]
-        best = np.argsort(-combined, kind="stable")
-        answered = bool(covered[best[0]] >= r.min_coverage)
-        return np.concatenate([head[best], order[r.rerank_depth :]]), answered
+            text = self.snapshot.texts[doc]
+            covered[i] = passage_coverage(weights, text, self.snapshot.context_text(doc))
+            combined[i] = scores[i] / top_score * covered[i]
+        best_first = np.argsort(-combined, kind="stable")
+        return Ranked(
+            np.concatenate([head[best_first], order[depth:]]),
+            np.concatenate([scores[:depth][best_first], scores[depth:]]),
+            bool(covered[best_first[0]] >= r.min_coverage),
+        )
 
     def _hits(
         self, query: Query, docs: np.ndarray, scores: np.ndarray, phrase: str, offset: int
@@ -157,15 +158,17 @@ class SearchEngine:
         weights = {t: word_weight(t, snap.text.doc_freq(t), n) for t in query.terms}
         needles = [normalize(p) for p in phrase.split("、")] if phrase else []
         hits = []
-        for rank, doc in enumerate(docs.tolist(), offset + 1):
-            row = snap.rows[doc]
+        for rank, (doc, score) in enumerate(
+            zip(docs.tolist(), scores.tolist(), strict=True), offset + 1
+        ):
+            row = snap.row(doc)
             speech = snap.speeches[row.speech_id]
             phrase_spans = _phrase_spans(row.text, needles)
             snippet, marks = make_snippet(row.text, weights, phrase_spans)
             hits.append(
                 Hit(
                     rank=rank,
-                    score=round(float(scores[doc]), 6),
+                    score=round(score, 6),
                     speech_id=row.speech_id,
                     speech_title=speech.title,
                     event=speech.event,
@@ -181,6 +184,9 @@ class SearchEngine:
 
 def _phrase_spans(text: str, phrases: list[str]) -> list[tuple[int, int]]:
     """Where each phrase stands in the original text, punctuation in between allowed."""
-    keep = [i for i, ch in enumerate(text) if normalize(ch)]
-    flat = "".join(normalize(text[i]) for i in keep)
+    if not phrases:
+        return []
+    # normalize keeps exactly the word characters, one for one, so offsets map back.
+    keep = [m.start() for m in WORD_CHAR.finditer(text)]
+    flat = normalize(text)
     return [(keep[s], keep[e - 1] + 1) for s, e in find_spans(flat, phrases)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +52,7 @@ class SpeechRow:
     paragraphs: int
 
 
-class Store:
+class Database(ABC):
     """One database file; a connection per thread, because reloads run off the event loop."""
 
     def __init__(self, path: Path | str) -> None:
@@ -70,6 +72,19 @@ class Store:
             db.enable_wal()
             self._local.db = db
         return db
+
+    @abstractmethod
+    def _create_schema(self) -> None: ...
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """All-or-nothing writes: a failure half-way leaves the previous state intact."""
+        with self._write_lock, self.db.atomic() as db:
+            yield db
+
+
+class Store(Database):
+    """The corpus: source files, speeches, paragraphs and the token cache."""
 
     def _create_schema(self) -> None:
         db = self.db
@@ -113,43 +128,9 @@ class Store:
             if_not_exists=True,
         )
         db["tokens"].create({"key": str, "tokens": str}, pk="key", if_not_exists=True)
-        db["query_log"].create(
-            {
-                "id": int,
-                "ts": float,
-                "chat_type": str,
-                "user_hash": str,
-                "query": str,
-                "answered": int,
-                "top_speech": str,
-                "top_paragraph": int,
-                "latency_ms": float,
-            },
-            pk="id",
-            if_not_exists=True,
-        )
-        db["audit_log"].create(
-            {
-                "id": int,
-                "ts": float,
-                "user_hash": str,
-                "action": str,
-                "target": str,
-                "outcome": str,
-            },
-            pk="id",
-            if_not_exists=True,
-        )
         db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
         db["paragraphs"].create_index(["speech_id", "n"], unique=True, if_not_exists=True)
         db["speeches"].create_index(["source"], if_not_exists=True)
-        db["query_log"].create_index(["ts"], if_not_exists=True)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """All-or-nothing writes: a failure half-way leaves the previous state intact."""
-        with self._write_lock, self.db.atomic() as db:
-            yield db
 
     # sources and speeches -------------------------------------------------
 
@@ -217,24 +198,43 @@ class Store:
         return [_row(r) for r in rows]
 
     def all_paragraphs(self) -> Iterator[ParagraphRow]:
+        """In rowid order: a file's paragraphs are written together, in reading order."""
         rows = self.db.query(
-            "select p.id as rowid, p.speech_id, p.n, p.heading, p.text, p.damaged "
-            "from paragraphs p join speeches s on s.id = p.speech_id "
-            "order by s.source, s.ordinal, p.n"
+            "select id as rowid, speech_id, n, heading, text, damaged from paragraphs order by id"
         )
         return (_row(r) for r in rows)
 
-    def paragraphs_by_rowid(self, rowids: Iterable[int]) -> dict[int, ParagraphRow]:
-        ids = list(rowids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
+    def paragraphs_of_sources(self, paths: list[str]) -> list[ParagraphRow]:
+        if not paths:
+            return []
+        marks = ",".join("?" * len(paths))
         rows = self.db.query(
-            "select id as rowid, speech_id, n, heading, text, damaged from paragraphs "
-            f"where id in ({marks})",
-            ids,
+            "select p.id as rowid, p.speech_id, p.n, p.heading, p.text, p.damaged "
+            f"from paragraphs p join speeches s on s.id = p.speech_id where s.source in ({marks}) "
+            "order by p.id",
+            paths,
         )
-        return {r["rowid"]: _row(r) for r in rows}
+        return [_row(r) for r in rows]
+
+    def paragraph_chunks(self, size: int) -> Iterator[list[ParagraphRow]]:
+        """Every paragraph in reading order (file, speech, paragraph), a list at a time."""
+        chunk: list[ParagraphRow] = []
+        for row in self.all_paragraphs():
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def fingerprint(self) -> str:
+        """Changes whenever the paragraphs do: which files, their content, their rows."""
+        digest = hashlib.sha1(SCHEMA_VERSION.encode())
+        for row in self.db.query("select path, sha256 from sources order by path"):
+            digest.update(f"{row['path']}\x00{row['sha256']}\x00".encode())
+        counts = next(self.db.query("select count(*) as n, max(id) as top from paragraphs"))
+        digest.update(f"{counts['n']}:{counts['top']}".encode())
+        return digest.hexdigest()[:16]
 
     def counts(self) -> tuple[int, int, int]:
         """Speeches, paragraphs and damaged paragraphs."""
@@ -267,7 +267,72 @@ class Store:
                 ({"key": k, "tokens": v} for k, v in pairs.items()), replace=True, batch_size=1000
             )
 
-    # logs --------------------------------------------------------------------
+
+def _paragraph_row(speech_id: str, p: Paragraph) -> dict:
+    return {
+        "speech_id": speech_id,
+        "n": p.n,
+        "heading": p.heading,
+        "text": p.text,
+        "source_text": p.source_text,
+        "damaged": int(p.damaged),
+    }
+
+
+def _row(r: dict) -> ParagraphRow:
+    return ParagraphRow(
+        rowid=r["rowid"],
+        speech_id=r["speech_id"],
+        n=r["n"],
+        heading=r["heading"] or "",
+        text=r["text"],
+        damaged=bool(r["damaged"]),
+    )
+
+
+class Journal(Database):
+    """What users asked and what admins did, in a file of its own.
+
+    Its own file, so that logging a question never waits for a reload, which holds the
+    corpus database's write lock while it builds the new index.
+    """
+
+    @classmethod
+    def beside(cls, store: Store) -> Journal:
+        if str(store.path) == ":memory:":
+            return cls(":memory:")
+        return cls(store.path.with_name(store.path.stem + ".journal.db"))
+
+    def _create_schema(self) -> None:
+        db = self.db
+        db["query_log"].create(
+            {
+                "id": int,
+                "ts": float,
+                "chat_type": str,
+                "user_hash": str,
+                "query": str,
+                "answered": int,
+                "top_speech": str,
+                "top_paragraph": int,
+                "latency_ms": float,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db["audit_log"].create(
+            {
+                "id": int,
+                "ts": float,
+                "user_hash": str,
+                "action": str,
+                "target": str,
+                "outcome": str,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db["query_log"].create_index(["ts"], if_not_exists=True)
 
     def log_query(
         self,
@@ -321,25 +386,3 @@ class Store:
 
     def audit_log(self) -> list[dict]:
         return list(self.db.query("select * from audit_log order by id"))
-
-
-def _paragraph_row(speech_id: str, p: Paragraph) -> dict:
-    return {
-        "speech_id": speech_id,
-        "n": p.n,
-        "heading": p.heading,
-        "text": p.text,
-        "source_text": p.source_text,
-        "damaged": int(p.damaged),
-    }
-
-
-def _row(r: dict) -> ParagraphRow:
-    return ParagraphRow(
-        rowid=r["rowid"],
-        speech_id=r["speech_id"],
-        n=r["n"],
-        heading=r["heading"] or "",
-        text=r["text"],
-        damaged=bool(r["damaged"]),
-    )

@@ -135,3 +135,9 @@ class Tokenizer:
 
     def cache_key(self, text: str) -> str:
         return hashlib.sha1(f"{self.version}\x00{text}".encode()).hexdigest()
+
+
+def tokenize_batch(search_mode: bool, texts: list[str]) -> list[str]:
+    """Index terms of each text joined by spaces; run in worker processes on big builds."""
+    tokenizer = Tokenizer(search_mode)
+    return [" ".join(tokenizer.tokens(t)) for t in texts]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.index import tokens_for
+from retrieval.index import token_source
 from retrieval.library import Library
 from retrieval.search import SearchEngine
 
@@ -29,8 +29,9 @@ def engine(library: Library) -> SearchEngine:
 
 @pytest.fixture(scope="session")
 def snapshot_tokens(library: Library) -> list[list[str]]:
-    rows = library.engine.snapshot.rows
-    return tokens_for([r.text for r in rows], library.store, library.tokenizer)
+    texts = [row.text for row in library.engine.snapshot.rows()]
+    with token_source(library.store, library.tokenizer) as source:
+        return source.tokens(texts)
 
 
 @pytest.fixture

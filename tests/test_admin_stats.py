@@ -1,6 +1,7 @@
-"""Statistics for admins, from a known query log."""
+"""Statistics for admins, from a known query log; the log never waits for a reload."""
 
 import datetime
+import threading
 from pathlib import Path
 
 from bot.admin import AdminService
@@ -21,7 +22,7 @@ def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
         ("很久以前", True, 50.0, "u4", now - 30 * 86400),
     ]
     for query, answered, ms, who, ts in rows:
-        store.log_query(
+        library.journal.log_query(
             chat_type="private", user_hash=who, query=query, answered=answered,
             top_speech="", top_paragraph=0, latency_ms=ms, ts=ts,
         )  # fmt: skip
@@ -32,3 +33,20 @@ def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
     assert stats.median_ms == 25.0
     assert set(stats.top) == {("工会是什么", 2), ("明天下雨吗", 2)}
     assert stats.unanswered == [("明天下雨吗", 2)]
+
+
+def test_logging_a_question_does_not_wait_for_a_reload(tmp_path: Path) -> None:
+    library = Library(BUNDLED_CORPUS, Store(tmp_path / "s.db"))
+    logged = threading.Event()
+
+    def ask() -> None:
+        library.journal.log_query(
+            chat_type="private", user_hash="u", query="工会", answered=True,
+            top_speech="", top_paragraph=0, latency_ms=1.0,
+        )  # fmt: skip
+        logged.set()
+
+    # A reload holds the corpus database's write transaction while it builds the index.
+    with library.store.transaction():
+        threading.Thread(target=ask).start()
+        assert logged.wait(5)

@@ -99,7 +99,7 @@ async def test_non_admins_are_refused_and_logged(bot: BotAPIServer, command: str
     bot.send_text(chat, user, command)
     reply = await bot.wait_for_message(chat["id"])
     assert reply["text"] == m.NOT_ADMIN
-    assert bot.library.store.audit_log()[-1]["outcome"] == "refused: not an admin"
+    assert bot.library.journal.audit_log()[-1]["outcome"] == "refused: not an admin"
 
 
 async def test_non_admin_upload_is_refused_and_leaves_no_trace(bot: BotAPIServer) -> None:
@@ -219,7 +219,7 @@ async def test_questions_are_answered_during_a_slow_reload(
 async def test_a_reload_that_fails_half_way_keeps_the_old_corpus(
     bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken() -> None:
+    def broken(*_: object) -> None:
         raise RuntimeError("disk full")
 
     (bot.docs / "half.txt").write_text(SPEECH.format(body="半途而废的讲话。"), encoding="utf-8")
@@ -238,7 +238,7 @@ async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
 
 async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
     await asyncio.sleep(0)
-    actions = {row["action"] for row in bot.library.store.audit_log()}
+    actions = {row["action"] for row in bot.library.journal.audit_log()}
     assert {"reload", "upload", "remove", "stats"} <= actions
     assert all(row["user_hash"] and str(ADMIN_ID) != row["user_hash"]
-               for row in bot.library.store.audit_log())  # fmt: skip
+               for row in bot.library.journal.audit_log())  # fmt: skip

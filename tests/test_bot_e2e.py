@@ -80,7 +80,7 @@ async def test_private_question_gets_quoted_passages_with_sources_and_buttons(
     buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
     labels = [b["text"] for b in buttons]
     assert m.MORE_RESULTS in labels and f"{m.FULL_TEXT} 1" in labels
-    logged = library.store.query_log(0)[-1]
+    logged = library.journal.query_log(0)[-1]
     assert logged["query"] == "工会工作的立身之本是什么？" and logged["answered"] == 1
     assert logged["chat_type"] == "private" and logged["latency_ms"] > 0
     assert str(reply["chat"]["id"]) not in logged["user_hash"]

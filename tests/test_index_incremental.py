@@ -96,7 +96,7 @@ def test_failed_build_leaves_store_and_engine_unchanged(
     before = library.engine
     _write(docs / "b.txt", "安全生产检查要深入。")
 
-    def boom() -> None:
+    def boom(*_: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(library, "_build", boom)

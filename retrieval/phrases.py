@@ -1,0 +1,123 @@
+"""Exact phrase look-up: a character-bigram index narrows, the text itself decides.
+
+Texts here are in the comparison form of `query.normalize` (letters, digits and CJK only),
+so every character is below U+10000 and a bigram fits in 32 bits. A paragraph holding a
+phrase holds all of the phrase's bigrams; the paragraphs holding all of them are
+then checked for the phrase itself, so the answer is exact, never a bigram coincidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.arrays import Runs, merge_runs, unique_counts
+from retrieval.columns import TextColumn
+
+
+def _bigram_codes(text: str) -> np.ndarray:
+    chars = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16).astype(np.uint64)
+    return unique_counts((chars[:-1] << 16) | chars[1:])[0]
+
+
+def _intersect(small: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """Both sorted and distinct; a binary search per element of the smaller one."""
+    if not len(small) or not len(big):
+        return small[:0]
+    at = np.minimum(np.searchsorted(big, small), len(big) - 1)
+    return small[big[at] == small]
+
+
+class PhraseIndex:
+    def __init__(self, flat: TextColumn, grams: np.ndarray, indptr: np.ndarray, docs: np.ndarray):
+        self.flat = flat
+        self.grams = grams
+        self.indptr = indptr
+        self.docs = docs
+
+    @staticmethod
+    def chunk_postings(flats: list[str], first_doc: int) -> Runs:
+        """Under each bigram, the documents of a run of consecutive ones holding it."""
+        chars = np.frombuffer("".join(flats).encode("utf-16-le"), dtype=np.uint16)
+        doc = np.repeat(
+            np.arange(first_doc, first_doc + len(flats), dtype=np.uint64),
+            np.fromiter(map(len, flats), dtype=np.int64, count=len(flats)),
+        )
+        same = doc[:-1] == doc[1:]
+        codes = (chars[:-1].astype(np.uint64) << 16) | chars[1:]
+        keys = unique_counts((codes[same] << 32) | doc[:-1][same])[0]
+        return Runs.from_sorted(keys >> 32, (keys & 0xFFFFFFFF).astype(np.uint32))
+
+    @classmethod
+    def from_chunks(cls, flat: TextColumn, parts: list[Runs]) -> PhraseIndex:
+        """From the postings of consecutive runs of documents (see `chunk_postings`)."""
+        if not parts:
+            parts = [cls.chunk_postings([], 0)]
+        grams = unique_counts(np.concatenate([p.keys for p in parts]))[0]
+        indptr, (docs,) = merge_runs(parts, len(grams), lambda k: np.searchsorted(grams, k))
+        return cls(flat, grams, indptr, docs)
+
+    def updated(self, keep: np.ndarray, added: list[str]) -> PhraseIndex:
+        """Documents where `keep` is true, renumbered in order, then the added ones."""
+        kept = int(keep.sum())
+        renumber = np.cumsum(keep) - 1
+        gram_of = np.repeat(np.arange(len(self.grams), dtype=np.int64), np.diff(self.indptr))
+        alive = keep[self.docs]
+        gram_of = gram_of[alive]
+        docs = renumber[self.docs[alive]].astype(np.uint32)
+        new = self.chunk_postings(added, kept)
+        new_codes = np.repeat(new.keys, new.counts)
+        grams = unique_counts(np.concatenate([self.grams, new_codes]))[0]
+        # Old gram numbers map into the merged list in order, so postings stay sorted.
+        gram_of = np.searchsorted(grams, self.grams)[gram_of]
+        new_gram_of = np.searchsorted(grams, new_codes)
+        at = np.searchsorted(gram_of, new_gram_of, side="right")
+        counts = np.bincount(gram_of, minlength=len(grams))
+        counts += np.bincount(new_gram_of, minlength=len(grams))
+        indptr = np.zeros(len(grams) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(counts)
+        flat = TextColumn.concat([self.flat.take(keep), TextColumn.from_texts(added)])
+        return PhraseIndex(flat, grams, indptr, np.insert(docs, at, new.values[0]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **self.flat.arrays("flat"),
+            "grams": self.grams,
+            "gram_indptr": self.indptr,
+            "gram_docs": self.docs,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PhraseIndex:
+        return cls(
+            TextColumn.from_arrays("flat", arrays),
+            arrays["grams"],
+            arrays["gram_indptr"],
+            arrays["gram_docs"],
+        )
+
+    def _postings(self, code: int) -> np.ndarray:
+        at = int(np.searchsorted(self.grams, code))
+        if at == len(self.grams) or int(self.grams[at]) != code:
+            return np.zeros(0, dtype=np.uint32)
+        return self.docs[self.indptr[at] : self.indptr[at + 1]]
+
+    def containing(self, needle: str) -> np.ndarray:
+        """Sorted ids of the documents whose comparison form contains the needle."""
+        if not needle:
+            return np.zeros(0, dtype=np.int64)
+        if len(needle) == 1:
+            data = needle.encode("utf-8")
+            return np.array(
+                [i for i in range(len(self.flat)) if data in self.flat.raw(i)], dtype=np.int64
+            )
+        lists = sorted((self._postings(int(c)) for c in _bigram_codes(needle)), key=len)
+        candidates = lists[0]
+        for postings in lists[1:]:
+            candidates = _intersect(candidates, postings)
+        candidates = candidates.astype(np.int64)
+        if len(needle) == 2:
+            return candidates
+        data = needle.encode("utf-8")
+        return np.array(
+            [i for i in candidates.tolist() if data in self.flat.raw(i)], dtype=np.int64
+        )

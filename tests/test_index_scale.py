@@ -1,0 +1,188 @@
+"""The machinery that makes a big corpus fast must give exactly what the simple way gives:
+an updated snapshot equals a fresh build, a saved one equals the one saved, pruned top-k
+equals sorting every score, parallel work equals serial work."""
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import BUNDLED_CORPUS
+from retrieval import bm25, corpus, index, persist
+from retrieval.bm25 import BM25, BM25Params, Field, matched_docs, top
+from retrieval.index import Snapshot, build_snapshot, token_source
+from retrieval.library import Library
+from retrieval.store import Store
+
+SPEECH = "在测试市工会第{n}次代表大会上的讲话\n\n一、总体要求\n\n{body}\n\n二、工作安排\n\n{more}\n"
+
+
+def _corpus_sentences() -> list[str]:
+    text = next(BUNDLED_CORPUS.iterdir()).read_text(encoding="utf-8")
+    return [s + "。" for s in text.split("。") if 8 < len(s) < 80 and "(" not in s]
+
+
+def _write_speeches(folder: Path, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    pool = _corpus_sentences()
+    folder.mkdir(exist_ok=True)
+    for n in range(count):
+        body = "".join(rng.sample(pool, 3))
+        more = "".join(rng.sample(pool, 2))
+        (folder / f"s{n:03d}.txt").write_text(
+            SPEECH.format(n=n + 1, body=body, more=more), encoding="utf-8"
+        )
+
+
+def _assert_same(a: Snapshot, b: Snapshot) -> None:
+    assert len(a) == len(b)
+    assert [a.row(i) for i in range(len(a))] == [b.row(i) for i in range(len(b))]
+    assert [a.context_text(i) for i in range(len(a))] == [b.context_text(i) for i in range(len(b))]
+    for ours, theirs in ((a.text, b.text), (a.context, b.context)):
+        for term in set(ours.terms) | set(theirs.terms):
+            got, want = ours.postings(term), theirs.postings(term)
+            got_docs = got[0] if got is not None else np.zeros(0)
+            want_docs = want[0] if want is not None else np.zeros(0)
+            np.testing.assert_array_equal(got_docs, want_docs)
+            if len(want_docs):
+                np.testing.assert_array_equal(got[1], want[1])
+            assert ours.term_idf(term) == theirs.term_idf(term) or not len(want_docs)
+    for needle in ("工会", "职工群众", "代表大会", "全心全意", "不存在的短语"):
+        np.testing.assert_array_equal(a.phrases.containing(needle), b.phrases.containing(needle))
+
+
+def test_an_updated_snapshot_equals_a_fresh_build(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    _write_speeches(docs, 6, seed=1)
+    library = Library(docs, Store(tmp_path / "s.db"))
+    library.reload()
+    (docs / "s001.txt").unlink()
+    _write_speeches(tmp_path / "other", 8, seed=2)
+    shutil.copy(tmp_path / "other" / "s003.txt", docs / "s003.txt")
+    shutil.copy(tmp_path / "other" / "s007.txt", docs / "s007.txt")
+    report = library.reload()
+    assert report.removed == ["s001.txt"]
+    assert report.changed == ["s003.txt"] and report.added == ["s007.txt"]
+    updated = library.engine.snapshot
+    fresh = build_snapshot(library.store, library.tokenizer, library.params)
+    _assert_same(updated, fresh)
+
+
+def test_start_up_maps_the_saved_snapshot_without_tokenising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "corpus"
+    _write_speeches(docs, 3, seed=3)
+    first = Library.open(docs, tmp_path / "s.db")
+    built = first.engine.snapshot
+    first.wait_saved()
+    saved = list((tmp_path / "s.db.index").iterdir())
+    assert [f.name for f in saved] == [built.fingerprint]
+
+    def no_tokenising(*_: object) -> None:
+        raise AssertionError("start-up must not tokenise")
+
+    monkeypatch.setattr(index.TokenSource, "tokens", no_tokenising)
+    monkeypatch.setattr(persist, "MAP_BYTES", 0)
+    again = Library.open(docs, tmp_path / "s.db")
+    loaded = again.engine.snapshot
+    assert not loaded.texts.data.flags.writeable  # mapped from disk, read-only
+    _assert_same(loaded, built)
+    assert (
+        again.engine.search("全心全意为职工服务").hits
+        == first.engine.search("全心全意为职工服务").hits
+    )
+
+
+def test_a_damaged_saved_snapshot_is_built_again(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    _write_speeches(docs, 2, seed=4)
+    first = Library.open(docs, tmp_path / "s.db")
+    first.wait_saved()
+    folder = next((tmp_path / "s.db.index").iterdir())
+    (folder / "meta.json").write_text("{", encoding="utf-8")
+    library = Library.open(docs, tmp_path / "s.db")
+    assert len(library.engine.snapshot) == library.store.counts()[1]
+
+
+def test_reloads_keep_only_the_snapshot_in_use(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    _write_speeches(docs, 2, seed=5)
+    library = Library.open(docs, tmp_path / "s.db")
+    _write_speeches(docs, 3, seed=6)
+    library.reload()
+    library.wait_saved()
+    names = [f.name for f in (tmp_path / "s.db.index").iterdir()]
+    assert names == [library.engine.snapshot.fingerprint]
+    assert persist.FORMAT in names[0]
+
+
+def test_parsing_and_tokenising_on_every_core_give_the_serial_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "corpus"
+    _write_speeches(docs, corpus.PARALLEL_MIN_FILES + 2, seed=7)
+    serial = Library(docs, Store(tmp_path / "serial.db"))
+    monkeypatch.setattr(corpus, "PARALLEL_MIN_FILES", 10**9)
+    monkeypatch.setattr(index, "PARALLEL_MIN_TEXTS", 10**9)
+    serial.reload()
+    monkeypatch.undo()
+    monkeypatch.setattr(index, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(index, "BATCH_TEXTS", 7)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    parallel = Library(docs, Store(tmp_path / "parallel.db"))
+    parallel.reload()
+    _assert_same(parallel.engine.snapshot, serial.engine.snapshot)
+
+
+def _ranked_by_sorting(fields: list[Field], query: list[str], m: int) -> np.ndarray:
+    scores = sum(f.weight * f.index.get_scores(query) for f in fields)
+    docs = matched_docs(fields, query)
+    return docs[np.argsort(-scores[docs], kind="stable")][:m]
+
+
+@pytest.mark.parametrize("variant", ["okapi", "plus", "l"])
+def test_pruned_top_k_equals_sorting_every_score(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everyone: list[int] = []
+
+    def spy(fields: list[Field], query: list[str]) -> np.ndarray:
+        everyone.append(1)
+        return matched_docs(fields, query)
+
+    monkeypatch.setattr(bm25, "matched_docs", spy)
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(3000)]
+    common = ["工会", "职工", "发展", "工作"]
+    docs = [
+        rng.choices(words, k=rng.randint(1, 30)) + rng.sample(common, k=rng.randint(0, 4))
+        for _ in range(2000)
+    ]
+    contexts = [[*rng.sample(common, k=2), f"t{i % 40}"] for i in range(2000)]
+    params = BM25Params(variant=variant)
+    fields = [
+        Field(BM25.from_tokens(docs, params)),
+        Field(BM25.from_tokens(contexts, params), 0.7),
+    ]
+    for _ in range(60):
+        query = rng.sample(common, k=rng.randint(0, 3)) + rng.choices(words, k=rng.randint(0, 3))
+        m = rng.choice([1, 3, 20])
+        found, scores = top(fields, query, m)
+        np.testing.assert_array_equal(found, _ranked_by_sorting(fields, query, m))
+        everything = sum(f.weight * f.index.get_scores(query) for f in fields)
+        np.testing.assert_array_equal(scores, everything[found])
+    # The short cut was taken where it may be (BM25+ scores every document, so never).
+    assert len(everyone) == 60 if variant == "plus" else len(everyone) < 40
+
+
+def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
+    library = Library.open(BUNDLED_CORPUS, tmp_path / "s.db")
+    texts = [row.text for row in library.engine.snapshot.rows()][:20]
+    with token_source(library.store, library.tokenizer) as source:
+        first = source.tokens(texts)
+    cached = library.store.cached_tokens([library.tokenizer.cache_key(t) for t in texts])
+    assert len(cached) == len(set(texts))
+    assert first == [cached[library.tokenizer.cache_key(t)].split() for t in texts]
