@@ -1,13 +1,16 @@
-"""BM25 over an inverted index, vectorised with numpy, giving rank-bm25's scores.
+"""BM25 over inverted indexes, vectorised with numpy, giving rank-bm25's scores.
 
 rank-bm25 loops in Python over every document for every query term. Here each term's
-postings (sorted document ids and each posting's whole contribution, computed once at build
-time with rank-bm25's expression) are stored contiguously, so a query touches only the
-documents that contain its terms, and a score is a sum of looked-up numbers in query-term
-order, as rank-bm25 adds them. tests/test_bm25_equivalence.py holds the two to 1e-9.
+postings (sorted document ids and term frequencies) are stored contiguously, so a query
+touches only the documents that contain its terms; a posting's contribution is rank-bm25's
+expression for the variant, and a score adds them in query-term order, as rank-bm25 does.
+tests/test_bm25_equivalence.py holds the two to 1e-9.
 
-The arrays are plain numpy, so an index is saved with `arrays()` and memory-mapped back
-with `from_arrays()`: start-up reads nothing it does not touch.
+An index is one or more `Postings` segments (each built once and never changed; the arrays
+are plain numpy, saved and memory-mapped back) plus a mask of deleted documents. A reload
+adds a segment for the new files and marks the replaced documents deleted, so it costs the
+size of the change, not of the corpus; IDF and length normalisation are computed over the
+live documents, so the scores are exactly those of a fresh build.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -24,7 +28,6 @@ VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
 # found among those holding its rarer terms, and the common terms only add to their scores.
 COMMON_SHARE = 1 / 50
-DERIVE_STEP = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -44,156 +47,139 @@ class BM25Params:
             raise ValueError(f"unknown BM25 variant {self.variant!r}")
 
 
-class BM25:
-    """Immutable once built: reloads build a new one and swap the reference.
+@dataclass(frozen=True)
+class Postings:
+    """One segment's inverted index: under each term id, sorted segment-local document ids
+    and term frequencies. A later segment's vocabulary extends the one before it, so a term
+    has one id across segments. Per term, the highest frequency and the shortest document
+    holding it bound what any document can gain from it."""
 
-    Stored: the vocabulary, postings (sorted document ids and term frequencies per term) and
-    document lengths. Derived, and saved beside them: IDF, each posting's contribution, and
-    each term's largest contribution.
-    """
+    terms: list[str]
+    indptr: np.ndarray
+    doc_ids: np.ndarray
+    tfs: np.ndarray
+    doc_len: np.ndarray
+    tf_max: np.ndarray
+    len_min: np.ndarray
 
-    def __init__(
-        self,
-        terms: Sequence[str],
-        indptr: np.ndarray,
-        doc_ids: np.ndarray,
-        tfs: np.ndarray,
-        doc_len: np.ndarray,
-        params: BM25Params,
-        derived: dict[str, np.ndarray] | None = None,
-    ) -> None:
-        self.terms = list(terms)
-        self.vocab = {term: i for i, term in enumerate(self.terms)}
-        self.indptr = indptr
-        self.doc_ids = doc_ids
-        self.tfs = tfs
-        self.doc_len = doc_len
-        self.params = params
-        self.n_docs = len(doc_len)
-        self.df = np.diff(indptr)
-        if derived is None:
-            derived = self._derive()
-        self.idf = derived["idf"]
-        self.weights = derived["weights"]
-        self.term_max = derived["term_max"]
-
-    def _derive(self) -> dict[str, np.ndarray]:
-        idf = _idf(self.df.astype(np.float64), self.n_docs, self.params)
-        weights = np.empty(len(self.doc_ids))
-        norm = _length_norm(self.params, self.doc_len)
-        # A slice of postings at a time: the temporaries of one expression over every
-        # posting of a big corpus would cost gigabytes.
-        for lo in range(0, len(weights), DERIVE_STEP):
-            hi = min(lo + DERIVE_STEP, len(weights))
-            first = int(np.searchsorted(self.indptr, lo, side="right")) - 1
-            last = int(np.searchsorted(self.indptr, hi, side="left"))
-            counts = np.diff(np.clip(self.indptr[first : last + 1], lo, hi))
-            term_of = np.repeat(np.arange(first, last), counts)
-            tf = self.tfs[lo:hi].astype(np.float64)
-            weights[lo:hi] = _weights(self.params, idf[term_of], tf, norm[self.doc_ids[lo:hi]])
-        # The largest contribution of each term: what a document can gain from it at most.
-        term_max = np.zeros(len(self.terms))
-        nonempty = self.df > 0
-        if weights.size:
-            term_max[nonempty] = np.maximum.reduceat(weights, self.indptr[:-1][nonempty])
-        return {"idf": idf, "weights": weights, "term_max": term_max}
-
-    # building ---------------------------------------------------------------------------
+    @cached_property
+    def vocab(self) -> dict[str, int]:
+        return {term: i for i, term in enumerate(self.terms)}
 
     @classmethod
-    def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
-        vocab: dict[str, int] = {}
+    def from_runs(cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray) -> Postings:
+        """From the postings of consecutive runs of documents (see `postings_of`)."""
+        indptr, values = merge_runs(parts, len(terms))
+        doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
+        doc_len = lengths.astype(np.float64)
+        df = np.diff(indptr)
+        tf_max = np.zeros(len(terms), dtype=np.int32)
+        len_min = np.full(len(terms), np.inf)
+        starts = indptr[:-1][df > 0]
+        if len(doc_ids):
+            tf_max[df > 0] = np.maximum.reduceat(tfs, starts)
+            len_min[df > 0] = np.minimum.reduceat(doc_len.astype(np.float32)[doc_ids], starts)
+        return cls(list(terms), indptr, doc_ids, tfs, doc_len, tf_max, len_min)
+
+    @classmethod
+    def from_tokens(cls, docs: Iterable[Sequence[str]], terms: Sequence[str] = ()) -> Postings:
+        vocab = {term: i for i, term in enumerate(terms)}
         ids: list[int] = []
         lengths: list[int] = []
         for doc in docs:
             lengths.append(len(doc))
             ids += [vocab.setdefault(term, len(vocab)) for term in doc]
-        return cls.from_ids(
-            list(vocab),
-            np.asarray(ids, dtype=np.int64),
-            np.asarray(lengths, dtype=np.int64),
-            params,
-        )
+        length_array = np.asarray(lengths, dtype=np.int64)
+        part = postings_of(np.asarray(ids, dtype=np.int64), length_array, 0)
+        return cls.from_runs(list(vocab), [part], length_array)
 
-    @classmethod
-    def from_ids(
-        cls, terms: Sequence[str], ids: np.ndarray, lengths: np.ndarray, params: BM25Params
-    ) -> BM25:
-        """From every document's term ids laid end to end, and each document's length."""
-        return cls.from_runs(terms, [postings_of(ids, lengths, 0)], lengths, params)
-
-    @classmethod
-    def from_runs(
-        cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray, params: BM25Params
-    ) -> BM25:
-        """From the postings of consecutive runs of documents (see `postings_of`)."""
-        indptr, values = merge_runs(parts, len(terms))
-        doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        return cls(terms, indptr, doc_ids, tfs, lengths.astype(np.float64), params)
-
-    def updated(self, keep: np.ndarray, added: Sequence[Sequence[str]]) -> BM25:
-        """The documents where `keep` is true, renumbered in order, then the added ones.
-
-        The same index as building from those documents afresh, without re-reading the
-        kept ones: their postings are filtered, the new ones inserted at the end of each
-        term's list (new documents have the highest ids, so the lists stay sorted).
-        """
-        renumber = np.cumsum(keep) - 1
-        alive = keep[self.doc_ids]
-        term_of = np.repeat(np.arange(len(self.terms), dtype=np.int32), self.df)[alive]
-        doc_ids = renumber[self.doc_ids[alive]].astype(np.int32)
-        tfs = self.tfs[alive]
-        kept = int(keep.sum())
-        terms = list(self.terms)
-        vocab = dict(self.vocab)
-        ids = [vocab.setdefault(t, len(vocab)) for doc in added for t in doc]
-        terms += list(vocab)[len(terms) :]
-        lengths = np.fromiter(map(len, added), dtype=np.int64, count=len(added))
-        new = postings_of(np.asarray(ids, np.int64), lengths, kept)
-        new_terms = np.repeat(new.keys, new.counts)
-        new_docs, new_tfs = new.values if new.values else (new_terms, new_terms)
-        at = np.searchsorted(term_of, new_terms, side="right")
-        counts = np.bincount(term_of, minlength=len(terms))
-        counts += np.bincount(new_terms, minlength=len(terms))
-        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum(counts)
-        return BM25(
-            terms,
-            indptr,
-            np.insert(doc_ids, at, new_docs),
-            np.insert(tfs, at, new_tfs),
-            np.concatenate([self.doc_len[keep], lengths.astype(np.float64)]),
-            self.params,
-        )
+    def __len__(self) -> int:
+        return len(self.doc_len)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "indptr": self.indptr,
-            "doc_ids": self.doc_ids,
-            "tfs": self.tfs,
-            "doc_len": self.doc_len,
-            "idf": self.idf,
-            "weights": self.weights,
-            "term_max": self.term_max,
-        }
+        names = ("indptr", "doc_ids", "tfs", "doc_len", "tf_max", "len_min")
+        return {name: getattr(self, name) for name in names}
 
     @classmethod
-    def from_arrays(
-        cls, terms: Sequence[str], arrays: dict[str, np.ndarray], params: BM25Params
-    ) -> BM25:
-        a = arrays
-        derived = {k: a[k] for k in ("idf", "weights", "term_max")}
-        return cls(terms, a["indptr"], a["doc_ids"], a["tfs"], a["doc_len"], params, derived)
+    def from_arrays(cls, terms: Sequence[str], arrays: dict[str, np.ndarray]) -> Postings:
+        names = ("indptr", "doc_ids", "tfs", "doc_len", "tf_max", "len_min")
+        return cls(list(terms), *(arrays[name] for name in names))
+
+    def span(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        if term_id >= len(self.terms):
+            return self.doc_ids[:0], self.tfs[:0]
+        lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
+        return self.doc_ids[lo:hi], self.tfs[lo:hi]
+
+
+class BM25:
+    """Scores over segments laid end to end (document ids run on from one to the next),
+    leaving out the documents marked dead, as if built afresh from the live ones."""
+
+    def __init__(
+        self, segments: Sequence[Postings], params: BM25Params, dead: np.ndarray | None = None
+    ) -> None:
+        self.segments = list(segments)
+        self.params = params
+        self.offsets = np.cumsum([0] + [len(s) for s in self.segments])
+        self.n_docs = int(self.offsets[-1])
+        self.dead = dead if dead is not None and dead.any() else None
+        self.terms = self.segments[-1].terms if self.segments else []
+        self.vocab = self.segments[-1].vocab if self.segments else {}
+        doc_len = np.concatenate([s.doc_len for s in self.segments]) if self.segments else []
+        doc_len = np.asarray(doc_len, dtype=np.float64)
+        live_len = doc_len if self.dead is None else doc_len[~self.dead]
+        self.n_live = len(live_len)
+        self.df = self._doc_freqs()
+        self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
+        self.avgdl = float(live_len.sum()) / self.n_live if self.n_live else 0.0
+        self.norm = _length_norm(params, doc_len, self.avgdl)
+
+    @classmethod
+    def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
+        return cls([Postings.from_tokens(docs)], params)
+
+    def _doc_freqs(self) -> np.ndarray:
+        df = np.zeros(len(self.terms), dtype=np.int64)
+        for i, seg in enumerate(self.segments):
+            seg_df = np.diff(seg.indptr)
+            if self.dead is not None:
+                dead = self.dead[self.offsets[i] : self.offsets[i + 1]]
+                if dead.any() and len(seg.doc_ids):
+                    # Documents marked dead no longer count towards any term's frequency.
+                    held = seg_df > 0
+                    gone = np.add.reduceat(
+                        dead[seg.doc_ids].astype(np.int64), seg.indptr[:-1][held]
+                    )
+                    seg_df = seg_df.copy()
+                    seg_df[held] -= gone
+            df[: len(seg_df)] += seg_df
+        return df
 
     # looking up -------------------------------------------------------------------------
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Sorted ids of the documents holding the term, and the term's score in each."""
+        """Sorted ids of the live documents holding the term, and the term's score in each."""
         term_id = self.vocab.get(term)
         if term_id is None:
             return None
-        lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
-        return self.doc_ids[lo:hi], self.weights[lo:hi]
+        docs, tfs = self._raw(term_id)
+        weights = _weights(self.params, self.idf[term_id], tfs.astype(np.float64), self.norm[docs])
+        return docs, weights
+
+    def _raw(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        spans = [s.span(term_id) for s in self.segments]
+        if len(spans) == 1:
+            docs, tfs = spans[0]
+        else:
+            docs = np.concatenate(
+                [d + int(o) for (d, _), o in zip(spans, self.offsets, strict=False)]
+            )
+            tfs = np.concatenate([t for _, t in spans])
+        if self.dead is not None:
+            live = ~self.dead[docs]
+            docs, tfs = docs[live], tfs[live]
+        return docs, tfs
 
     def doc_freq(self, term: str) -> int:
         term_id = self.vocab.get(term)
@@ -204,9 +190,19 @@ class BM25:
         return 0.0 if term_id is None else float(self.idf[term_id])
 
     def bound(self, term: str) -> float:
-        """No document gains more than this from the term (an absent one gains 0)."""
+        """No document gains more than this from the term (an absent one gains 0).
+
+        A contribution grows with the term's frequency and shrinks with the document's
+        length, so the highest frequency in the shortest document bounds them all.
+        """
         term_id = self.vocab.get(term)
-        return 0.0 if term_id is None else max(float(self.term_max[term_id]), 0.0)
+        if term_id is None:
+            return 0.0
+        tf = max(int(s.tf_max[term_id]) for s in self.segments if term_id < len(s.terms))
+        shortest = min(float(s.len_min[term_id]) for s in self.segments if term_id < len(s.terms))
+        norm = _length_norm(self.params, np.array([shortest]), self.avgdl)
+        weight = _weights(self.params, self.idf[term_id], np.array([float(tf)]), norm)
+        return max(float(weight[0]), 0.0)
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
@@ -228,16 +224,19 @@ class BM25:
             return self.get_scores(query)[docs]
         scores = np.zeros(len(docs))
         for term in query:
-            post = self.postings(term)
-            if post is None:
+            term_id = self.vocab.get(term)
+            if term_id is None:
                 continue
             if self.params.variant == "plus":
                 scores += self.term_idf(term) * self.params.delta
-            ids, weights = post
+            ids, tfs = self._raw(term_id)
             at = np.searchsorted(ids, docs)
             found = at < len(ids)
             found[found] = ids[at[found]] == docs[found]
-            scores[found] += weights[at[found]]
+            hit = at[found]
+            scores[found] += _weights(
+                self.params, self.idf[term_id], tfs[hit].astype(np.float64), self.norm[ids[hit]]
+            )
         return scores
 
 
@@ -274,10 +273,7 @@ def _idf(df: np.ndarray, n: int, params: BM25Params) -> np.ndarray:
     return np.array([math.log(n + 1) - math.log(f + 0.5) for f in df.tolist()])
 
 
-def _length_norm(p: BM25Params, doc_len: np.ndarray) -> np.ndarray:
-    if not len(doc_len):
-        return np.zeros(0)
-    avgdl = float(doc_len.sum()) / len(doc_len)
+def _length_norm(p: BM25Params, doc_len: np.ndarray, avgdl: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1 - p.b + p.b * doc_len / avgdl
 
@@ -342,18 +338,16 @@ def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarr
     bounds summed, and when the m-th candidate beats that sum, nobody else can get in.
     Otherwise (a query of common words only, BM25+, few candidates) every match is scored.
     """
-    n = fields[0].index.n_docs if fields else 0
+    n = fields[0].index.n_live if fields else 0
     rare: list[np.ndarray] = []
     common_bound = 0.0
     for f in fields:
         for term in query:
-            post = f.index.postings(term)
-            if post is None:
-                continue
-            if len(post[0]) > n * COMMON_SHARE:
+            df = f.index.doc_freq(term)
+            if df > n * COMMON_SHARE:
                 common_bound += f.weight * f.index.bound(term)
-            else:
-                rare.append(post[0])
+            elif df:
+                rare.append(f.index.postings(term)[0])
     plus = any(f.index.params.variant == "plus" for f in fields)
     if rare and not plus:
         candidates = unique_counts(np.concatenate(rare))[0].astype(np.int64)

@@ -7,7 +7,6 @@ touches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cached_property
 
 import numpy as np
@@ -17,30 +16,6 @@ class TextColumn:
     def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
         self.data = data
         self.offsets = offsets
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> TextColumn:
-        encoded = [t.encode("utf-8") for t in texts]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(e) for e in encoded])
-        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
-
-    @classmethod
-    def concat(cls, parts: list[TextColumn]) -> TextColumn:
-        if not parts:
-            return cls.from_texts([])
-        shifts = np.cumsum([0] + [int(p.offsets[-1]) for p in parts[:-1]])
-        offsets = np.concatenate(
-            [parts[0].offsets[:1]] + [p.offsets[1:] + s for p, s in zip(parts, shifts, strict=True)]
-        )
-        return cls(np.concatenate([p.data for p in parts]), offsets)
-
-    def take(self, keep: np.ndarray) -> TextColumn:
-        """Only the texts where `keep` is true, in order."""
-        lengths = np.diff(self.offsets)
-        offsets = np.zeros(int(keep.sum()) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum(lengths[keep])
-        return TextColumn(self.data[np.repeat(keep, lengths)], offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

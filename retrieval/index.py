@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import ClassVar
 
 import numpy as np
 
 from retrieval.arrays import Runs
-from retrieval.bm25 import BM25, BM25Params, postings_of
+from retrieval.bm25 import BM25, BM25Params, Postings, postings_of
 from retrieval.columns import TextColumn, TextColumnBuilder
 from retrieval.phrases import PhraseIndex
 from retrieval.query import normalize
@@ -34,49 +34,105 @@ CHUNK_ROWS = 20_000
 # Below this many texts to tokenise, starting worker processes costs more than it saves.
 PARALLEL_MIN_TEXTS = 4_000
 BATCH_TEXTS = 1_000
+# A snapshot with more segments than this, or this share of dead documents, is rebuilt whole.
+MAX_SEGMENTS = 8
+DEAD_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Paragraphs indexed together once and never changed afterwards: a full build makes
+    one segment, and a reload adds one for the files it read. Per paragraph (its position
+    is its document id within the segment): `columns` holds rowid, speech, n, heading and
+    damaged; `text` indexes the paragraph, `context` what it stands under."""
+
+    key: str
+    speech_ids: tuple[str, ...]
+    headings: tuple[str, ...]
+    columns: dict[str, np.ndarray]
+    texts: TextColumn
+    text: Postings
+    context: Postings
+    phrases: PhraseIndex
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """Everything a search needs, never changed after it is built (a reload makes a new one).
 
+    Segments lie end to end, document ids running on from one to the next, in rowid order;
+    `dead` marks the documents of files replaced or removed since their segment was built.
     `text` scores the paragraph itself; `context` scores what the paragraph stands under —
     its section heading, its speech's title and congress — so that a question naming a
-    congress or a section finds the paragraphs of that speech or section. Per paragraph
-    (a document id is its position): `columns` holds rowid, speech, n, heading, damaged.
+    congress or a section finds the paragraphs of that speech or section.
     """
 
     fingerprint: str
     speeches: dict[str, SpeechRow]
-    speech_ids: tuple[str, ...]
-    headings: tuple[str, ...]
-    columns: dict[str, np.ndarray]
-    texts: TextColumn
-    text: BM25
-    context: BM25
-    phrases: PhraseIndex
+    segments: tuple[Segment, ...]
+    dead: np.ndarray
+    params: BM25Params
+    text: BM25 = field(init=False, repr=False)
+    context: BM25 = field(init=False, repr=False)
+    starts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "text", BM25([s.text for s in self.segments], self.params, self.dead))
+        set_(self, "context", BM25([s.context for s in self.segments], self.params, self.dead))
+        set_(self, "starts", np.cumsum([0] + [len(s) for s in self.segments]))
 
     def __len__(self) -> int:
-        return len(self.texts)
+        """Live paragraphs (document ids run higher when some are dead)."""
+        return self.text.n_live
+
+    def _locate(self, doc: int) -> tuple[Segment, int]:
+        i = int(np.searchsorted(self.starts, doc, side="right")) - 1
+        return self.segments[i], doc - int(self.starts[i])
 
     def row(self, doc: int) -> ParagraphRow:
-        c = self.columns
+        seg, at = self._locate(doc)
+        c = seg.columns
         return ParagraphRow(
-            rowid=int(c["rowid"][doc]),
-            speech_id=self.speech_ids[int(c["speech"][doc])],
-            n=int(c["n"][doc]),
-            heading=self.headings[int(c["heading"][doc])],
-            text=self.texts[doc],
-            damaged=bool(c["damaged"][doc]),
+            rowid=int(c["rowid"][at]),
+            speech_id=seg.speech_ids[int(c["speech"][at])],
+            n=int(c["n"][at]),
+            heading=seg.headings[int(c["heading"][at])],
+            text=seg.texts[at],
+            damaged=bool(c["damaged"][at]),
         )
 
+    def text_of(self, doc: int) -> str:
+        seg, at = self._locate(doc)
+        return seg.texts[at]
+
+    def live(self) -> np.ndarray:
+        return np.flatnonzero(~self.dead)
+
     def rows(self) -> Iterator[ParagraphRow]:
-        return (self.row(doc) for doc in range(len(self)))
+        return (self.row(doc) for doc in self.live().tolist())
 
     def context_text(self, doc: int) -> str:
-        c = self.columns
-        speech = self.speeches[self.speech_ids[int(c["speech"][doc])]]
-        return context_of(self.headings[int(c["heading"][doc])], speech)
+        seg, at = self._locate(doc)
+        speech = self.speeches[seg.speech_ids[int(seg.columns["speech"][at])]]
+        return context_of(seg.headings[int(seg.columns["heading"][at])], speech)
+
+    def containing(self, needle: str) -> np.ndarray:
+        """Sorted ids of the live documents whose comparison form contains the needle."""
+        found = [
+            s.phrases.containing(needle) + int(o)
+            for s, o in zip(self.segments, self.starts[:-1], strict=True)
+        ]
+        docs = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return docs[~self.dead[docs]]
+
+    @property
+    def worn(self) -> bool:
+        """Too many segments or dead documents: time to build it afresh as one segment."""
+        return len(self.segments) > MAX_SEGMENTS or self.dead.sum() > DEAD_SHARE * len(self.dead)
 
 
 def context_of(heading: str, speech: SpeechRow) -> str:
@@ -139,10 +195,10 @@ def token_source(store: Store, tokenizer: Tokenizer) -> Iterator[TokenSource]:
 
 
 class _Postings:
-    """The postings of each chunk of documents, merged into one index at the end."""
+    """The postings of each chunk of documents, merged into one segment at the end."""
 
-    def __init__(self) -> None:
-        self.vocab: dict[str, int] = {}
+    def __init__(self, terms: list[str]) -> None:
+        self.vocab: dict[str, int] = {term: i for i, term in enumerate(terms)}
         self.parts: list[Runs] = []
         self.lengths: list[np.ndarray] = []
         self.docs = 0
@@ -157,11 +213,11 @@ class _Postings:
         self.lengths.append(lengths)
         self.docs += len(docs)
 
-    def build(self, params: BM25Params) -> BM25:
+    def build(self) -> Postings:
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
-        index = BM25.from_runs(list(self.vocab), self.parts, lengths, params)
+        postings = Postings.from_runs(list(self.vocab), self.parts, lengths)
         self.parts.clear()
-        return index
+        return postings
 
 
 class _Columns:
@@ -196,42 +252,55 @@ def _contexts(rows: list[ParagraphRow], speeches: dict[str, SpeechRow]) -> list[
     return [context_of(r.heading, speeches[r.speech_id]) for r in rows]
 
 
+def build_segment(
+    chunks: Iterable[list[ParagraphRow]],
+    speeches: dict[str, SpeechRow],
+    source: TokenSource,
+    key: str,
+    after: Segment | None = None,
+) -> Segment:
+    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s."""
+    columns = _Columns(tuple(speeches))
+    texts, flats = TextColumnBuilder(), TextColumnBuilder()
+    grams: list[Runs] = []
+    text = _Postings(after.text.terms if after else [])
+    context = _Postings(after.context.terms if after else [])
+    for rows in chunks:
+        first = len(columns.values["rowid"])
+        columns.add(rows)
+        plain = [r.text for r in rows]
+        flat = [normalize(t) for t in plain]
+        texts.add(plain)
+        flats.add(flat)
+        grams.append(PhraseIndex.chunk_postings(flat, first))
+        text.add(source.tokens(plain))
+        context.add(source.tokens(_contexts(rows, speeches)))
+    # One index at a time, each dropping its chunks, so they are never all in memory twice.
+    phrases = PhraseIndex.from_chunks(flats.build(), grams)
+    grams.clear()
+    text_postings = text.build()
+    context_postings = context.build()
+    return Segment(
+        key=key,
+        speech_ids=tuple(speeches),
+        headings=tuple(columns.headings),
+        columns=columns.arrays(),
+        texts=texts.build(),
+        text=text_postings,
+        context=context_postings,
+        phrases=phrases,
+    )
+
+
 def build_snapshot(
     store: Store, tokenizer: Tokenizer, params: BM25Params, fingerprint: str = ""
 ) -> Snapshot:
     started = time.perf_counter()
     speeches = _speeches(store)
-    columns = _Columns(tuple(speeches))
-    texts, flats = TextColumnBuilder(), TextColumnBuilder()
-    grams: list[Runs] = []
-    text, context = _Postings(), _Postings()
     with token_source(store, tokenizer) as source:
-        for rows in store.paragraph_chunks(CHUNK_ROWS):
-            first = len(columns.values["rowid"])
-            columns.add(rows)
-            plain = [r.text for r in rows]
-            flat = [normalize(t) for t in plain]
-            texts.add(plain)
-            flats.add(flat)
-            grams.append(PhraseIndex.chunk_postings(flat, first))
-            text.add(source.tokens(plain))
-            context.add(source.tokens(_contexts(rows, speeches)))
-    # One index at a time, each dropping its chunks, so they are never all in memory twice.
-    phrases = PhraseIndex.from_chunks(flats.build(), grams)
-    grams.clear()
-    text_index = text.build(params)
-    context_index = context.build(params)
-    snapshot = Snapshot(
-        fingerprint=fingerprint,
-        speeches=speeches,
-        speech_ids=tuple(speeches),
-        headings=tuple(columns.headings),
-        columns=columns.arrays(),
-        texts=texts.build(),
-        text=text_index,
-        context=context_index,
-        phrases=phrases,
-    )
+        chunks = store.paragraph_chunks(CHUNK_ROWS)
+        segment = build_segment(chunks, speeches, source, fingerprint)
+    snapshot = Snapshot(fingerprint, speeches, (segment,), np.zeros(len(segment), bool), params)
     log.info(
         "index: %d paragraphs of %d speeches in %.2fs",
         len(snapshot),
@@ -244,45 +313,35 @@ def build_snapshot(
 def update_snapshot(
     old: Snapshot, store: Store, tokenizer: Tokenizer, sources: set[str], fingerprint: str
 ) -> Snapshot:
-    """`old` without the paragraphs of `sources`, then their paragraphs as the store has them.
+    """`old` with the paragraphs of `sources` marked dead and a segment of their paragraphs
+    as the store now has them. Only the new text is read and tokenised.
 
-    The result equals a full build: documents are in rowid order in both, and a replaced
-    file's paragraphs get new, higher rowids. Only the new text is read and tokenised.
+    The result scores and orders exactly as a full build would: the store writes a
+    replaced file's paragraphs with rowids above all others, so the live documents stay
+    in rowid order across segments.
     """
     started = time.perf_counter()
     speeches = _speeches(store)
-    speech_ids = tuple(speeches)
-    stale = np.array(
-        [sid not in speeches or old.speeches[sid].source in sources for sid in old.speech_ids],
-        dtype=bool,
-    )
-    keep = ~stale[old.columns["speech"]] if len(old) else np.zeros(0, dtype=bool)
+    dead = []
+    for seg in old.segments:
+        stale = np.array(
+            [sid not in speeches or old.speeches[sid].source in sources for sid in seg.speech_ids],
+            dtype=bool,
+        )
+        dead.append(stale[seg.columns["speech"]] if len(seg) else np.zeros(0, dtype=bool))
+    segments = old.segments
     rows = store.paragraphs_of_sources(sorted(sources))
-    columns = _Columns(speech_ids, old.headings)
-    columns.add(rows)
-    added = columns.arrays()
-    position = {sid: i for i, sid in enumerate(speech_ids)}
-    remap = np.array([position.get(sid, -1) for sid in old.speech_ids], dtype=np.int32)
-    kept = {k: v[keep] for k, v in old.columns.items()}
-    kept["speech"] = remap[kept["speech"]]
-    plain = [r.text for r in rows]
-    with token_source(store, tokenizer) as source:
-        text_tokens = source.tokens(plain)
-        context_tokens = source.tokens(_contexts(rows, speeches))
-    snapshot = Snapshot(
-        fingerprint=fingerprint,
-        speeches=speeches,
-        speech_ids=speech_ids,
-        headings=tuple(columns.headings),
-        columns={k: np.concatenate([kept[k], added[k]]) for k in kept},
-        texts=TextColumn.concat([old.texts.take(keep), TextColumn.from_texts(plain)]),
-        text=old.text.updated(keep, text_tokens),
-        context=old.context.updated(keep, context_tokens),
-        phrases=old.phrases.updated(keep, [normalize(t) for t in plain]),
-    )
+    if rows:
+        with token_source(store, tokenizer) as source:
+            added = build_segment([rows], speeches, source, fingerprint, old.segments[-1])
+        segments += (added,)
+        dead.append(np.zeros(len(added), dtype=bool))
+    marked = np.concatenate(dead)
+    marked[: len(old.dead)] |= old.dead
+    snapshot = Snapshot(fingerprint, speeches, segments, marked, old.params)
     log.info(
-        "index: kept %d paragraphs, added %d, in %.2fs",
-        int(keep.sum()),
+        "index: %d paragraphs live, %d added, in %.2fs",
+        len(snapshot),
         len(rows),
         time.perf_counter() - started,
     )

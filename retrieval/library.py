@@ -100,6 +100,8 @@ class Library:
             if len(snapshot) != report.paragraphs:
                 log.warning("index: update gave %d paragraphs, rebuilding", len(snapshot))
                 snapshot = None
+            elif snapshot.worn:
+                snapshot = None
         if snapshot is None:
             snapshot = build_snapshot(self.store, self.tokenizer, self.params, key)
         return snapshot
@@ -117,8 +119,8 @@ class Library:
         def save() -> None:
             with self._save_lock:
                 persist.save(snapshot, root / snapshot.fingerprint)
-                current = self._engine.snapshot.fingerprint if self._engine else ""
-                persist.prune(root, current)
+                if self._engine is not None:
+                    persist.prune(root, self._engine.snapshot)
 
         self._saver = threading.Thread(target=save, name="save-index")
         self._saver.start()

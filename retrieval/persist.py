@@ -1,9 +1,11 @@
 """A snapshot on disk: numpy arrays memory-mapped back, so start-up re-reads nothing.
 
-Each snapshot lives in a folder named by its fingerprint (the store's content, the
-tokenizer's rules, the BM25 parameters). A folder is written under a temporary name and
-renamed when complete, so a crash never leaves half an index that looks whole. Old folders
-are removed after a swap; a process still serving from one keeps its mapping (POSIX).
+Each snapshot has a folder named by its fingerprint (the store's content, the tokenizer's
+rules, the BM25 parameters) with its dead-document mask and the names of its segments;
+each segment has a folder of its own under `segments/`, so a reload writes only its new
+segment. Folders are written under a temporary name and renamed when complete, so a crash
+never leaves half an index that looks whole. Unused folders are removed after a swap; a
+process still serving from one keeps its mapping (POSIX).
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.bm25 import BM25, BM25Params
+from retrieval.bm25 import BM25Params, Postings
 from retrieval.columns import TextColumn
-from retrieval.index import Snapshot
+from retrieval.index import Segment, Snapshot
 from retrieval.phrases import PhraseIndex
 from retrieval.store import SpeechRow
 
 log = logging.getLogger(__name__)
 
-FORMAT = "1"
+FORMAT = "2"
+SEGMENT_PREFIX = "segments"
 # Smaller arrays are read whole: mapping them saves nothing.
 MAP_BYTES = 1 << 20
 
@@ -39,53 +43,99 @@ def _params_key(params: BM25Params) -> str:
 
 
 def save(snapshot: Snapshot, folder: Path) -> None:
+    """The snapshot's folder holds its dead-document mask and the names of its segments;
+    each segment has a folder of its own, shared by the snapshots that use it."""
+    for i, segment in enumerate(snapshot.segments):
+        previous = snapshot.segments[i - 1] if i else None
+        _write(
+            folder.parent / SEGMENT_PREFIX / segment.key,
+            lambda d, s=segment, p=previous: _save_segment(s, p, d),
+        )
+
+    def write_snapshot(scratch: Path) -> None:
+        np.save(scratch / "dead.npy", snapshot.dead)
+        meta = {"fingerprint": snapshot.fingerprint, "segments": [s.key for s in snapshot.segments]}
+        (scratch / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    _write(folder, write_snapshot)
+
+
+def _write(folder: Path, fill: Callable[[Path], None]) -> None:
+    """Write a folder under a temporary name and rename it when complete."""
     if folder.exists():
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
-    arrays = {
-        **{f"col_{k}": v for k, v in snapshot.columns.items()},
-        **snapshot.texts.arrays("text"),
-        **{f"bm25_text_{k}": v for k, v in snapshot.text.arrays().items()},
-        **{f"bm25_context_{k}": v for k, v in snapshot.context.arrays().items()},
-        **snapshot.phrases.arrays(),
-    }
-    for name, array in arrays.items():
-        np.save(scratch / f"{name}.npy", np.ascontiguousarray(array))
-    meta = {
-        "fingerprint": snapshot.fingerprint,
-        "documents": len(snapshot),
-        "speech_ids": snapshot.speech_ids,
-        "headings": snapshot.headings,
-        "text_terms": snapshot.text.terms,
-        "context_terms": snapshot.context.terms,
-    }
-    (scratch / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    fill(scratch)
     try:
         scratch.rename(folder)
     except OSError:
-        # Another process saved the same snapshot first; theirs is as good.
+        # Another process saved the same thing first; theirs is as good.
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _save_segment(segment: Segment, previous: Segment | None, scratch: Path) -> None:
+    arrays = {
+        **{f"col_{k}": v for k, v in segment.columns.items()},
+        **segment.texts.arrays("text"),
+        **{f"bm25_text_{k}": v for k, v in segment.text.arrays().items()},
+        **{f"bm25_context_{k}": v for k, v in segment.context.arrays().items()},
+        **segment.phrases.arrays(),
+    }
+    for name, array in arrays.items():
+        np.save(scratch / f"{name}.npy", np.ascontiguousarray(array))
+    # A segment's vocabulary extends the previous one's; only the new words are written.
+    known = {
+        "text": len(previous.text.terms) if previous else 0,
+        "context": len(previous.context.terms) if previous else 0,
+    }
+    meta = {
+        "key": segment.key,
+        "speech_ids": segment.speech_ids,
+        "headings": segment.headings,
+        "known_terms": known,
+        "text_terms": segment.text.terms[known["text"] :],
+        "context_terms": segment.context.terms[known["context"] :],
+    }
+    (scratch / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
 def load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapshot:
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    segments: list[Segment] = []
+    for key in meta["segments"]:
+        previous = segments[-1] if segments else None
+        segments.append(_load_segment(folder.parent / SEGMENT_PREFIX / key, previous))
+    return Snapshot(
+        fingerprint=meta["fingerprint"],
+        speeches={s.id: s for s in speeches},
+        segments=tuple(segments),
+        dead=np.load(folder / "dead.npy"),
+        params=params,
+    )
+
+
+def _load_segment(folder: Path, previous: Segment | None) -> Segment:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     arrays = {p.stem: _load_array(p) for p in folder.glob("*.npy")}
 
     def prefixed(prefix: str) -> dict[str, np.ndarray]:
         return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
 
-    return Snapshot(
-        fingerprint=meta["fingerprint"],
-        speeches={s.id: s for s in speeches},
+    def terms(field: str) -> list[str]:
+        before = getattr(previous, field).terms[: meta["known_terms"][field]] if previous else []
+        return before + meta[f"{field}_terms"]
+
+    return Segment(
+        key=meta["key"],
         speech_ids=tuple(meta["speech_ids"]),
         headings=tuple(meta["headings"]),
         columns=prefixed("col_"),
         texts=TextColumn.from_arrays("text", arrays),
-        text=BM25.from_arrays(meta["text_terms"], prefixed("bm25_text_"), params),
-        context=BM25.from_arrays(meta["context_terms"], prefixed("bm25_context_"), params),
+        text=Postings.from_arrays(terms("text"), prefixed("bm25_text_")),
+        context=Postings.from_arrays(terms("context"), prefixed("bm25_context_")),
         phrases=PhraseIndex.from_arrays(arrays),
     )
 
@@ -97,10 +147,17 @@ def _load_array(path: Path) -> np.ndarray:
     return np.asarray(np.load(path, mmap_mode="r"))
 
 
-def prune(root: Path, keep: str) -> None:
-    """Remove every snapshot folder but the one in use (and those still being written)."""
+def prune(root: Path, keep: Snapshot) -> None:
+    """Remove every saved snapshot and segment but those in use (and those being written)."""
     if not root.is_dir():
         return
+    used = {keep.fingerprint, SEGMENT_PREFIX}
     for folder in root.iterdir():
-        if folder.name != keep and not folder.name.startswith("."):
+        if folder.name not in used and not folder.name.startswith("."):
             shutil.rmtree(folder, ignore_errors=True)
+    segments = root / SEGMENT_PREFIX
+    if segments.is_dir():
+        wanted = {s.key for s in keep.segments}
+        for folder in segments.iterdir():
+            if folder.name not in wanted and not folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)

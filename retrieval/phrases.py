@@ -56,28 +56,6 @@ class PhraseIndex:
         indptr, (docs,) = merge_runs(parts, len(grams), lambda k: np.searchsorted(grams, k))
         return cls(flat, grams, indptr, docs)
 
-    def updated(self, keep: np.ndarray, added: list[str]) -> PhraseIndex:
-        """Documents where `keep` is true, renumbered in order, then the added ones."""
-        kept = int(keep.sum())
-        renumber = np.cumsum(keep) - 1
-        gram_of = np.repeat(np.arange(len(self.grams), dtype=np.int64), np.diff(self.indptr))
-        alive = keep[self.docs]
-        gram_of = gram_of[alive]
-        docs = renumber[self.docs[alive]].astype(np.uint32)
-        new = self.chunk_postings(added, kept)
-        new_codes = np.repeat(new.keys, new.counts)
-        grams = unique_counts(np.concatenate([self.grams, new_codes]))[0]
-        # Old gram numbers map into the merged list in order, so postings stay sorted.
-        gram_of = np.searchsorted(grams, self.grams)[gram_of]
-        new_gram_of = np.searchsorted(grams, new_codes)
-        at = np.searchsorted(gram_of, new_gram_of, side="right")
-        counts = np.bincount(gram_of, minlength=len(grams))
-        counts += np.bincount(new_gram_of, minlength=len(grams))
-        indptr = np.zeros(len(grams) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum(counts)
-        flat = TextColumn.concat([self.flat.take(keep), TextColumn.from_texts(added)])
-        return PhraseIndex(flat, grams, indptr, np.insert(docs, at, new.values[0]))
-
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             **self.flat.arrays("flat"),

@@ -108,9 +108,9 @@ class SearchEngine:
         needles = [normalize(p) for p in phrases]
         if not needles:
             return "", np.zeros(0, dtype=np.int64)
-        found = self.snapshot.phrases.containing(needles[0])
+        found = self.snapshot.containing(needles[0])
         for needle in needles[1:]:
-            found = np.intersect1d(found, self.snapshot.phrases.containing(needle))
+            found = np.intersect1d(found, self.snapshot.containing(needle))
         return "、".join(phrases), found
 
     def word_weights(self, query: Query) -> dict[str, float]:
@@ -140,7 +140,7 @@ class SearchEngine:
         combined = np.empty(head.size)
         covered = np.empty(head.size)
         for i, doc in enumerate(head.tolist()):
-            text = self.snapshot.texts[doc]
+            text = self.snapshot.text_of(doc)
             covered[i] = passage_coverage(weights, text, self.snapshot.context_text(doc))
             combined[i] = scores[i] / top_score * covered[i]
         best_first = np.argsort(-combined, kind="stable")

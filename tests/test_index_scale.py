@@ -14,6 +14,7 @@ from retrieval import bm25, corpus, index, persist
 from retrieval.bm25 import BM25, BM25Params, Field, matched_docs, top
 from retrieval.index import Snapshot, build_snapshot, token_source
 from retrieval.library import Library
+from retrieval.search import SearchEngine
 from retrieval.store import Store
 
 SPEECH = "在测试市工会第{n}次代表大会上的讲话\n\n一、总体要求\n\n{body}\n\n二、工作安排\n\n{more}\n"
@@ -36,38 +37,56 @@ def _write_speeches(folder: Path, count: int, seed: int) -> None:
         )
 
 
+def _rowids(snapshot: Snapshot, docs: np.ndarray) -> list[int]:
+    return [snapshot.row(int(d)).rowid for d in docs]
+
+
 def _assert_same(a: Snapshot, b: Snapshot) -> None:
+    """The same live paragraphs, scored and found alike (document ids may differ)."""
     assert len(a) == len(b)
-    assert [a.row(i) for i in range(len(a))] == [b.row(i) for i in range(len(b))]
-    assert [a.context_text(i) for i in range(len(a))] == [b.context_text(i) for i in range(len(b))]
+    assert list(a.rows()) == list(b.rows())
+    assert [a.context_text(int(d)) for d in a.live()] == [b.context_text(int(d)) for d in b.live()]
     for ours, theirs in ((a.text, b.text), (a.context, b.context)):
         for term in set(ours.terms) | set(theirs.terms):
-            got, want = ours.postings(term), theirs.postings(term)
-            got_docs = got[0] if got is not None else np.zeros(0)
-            want_docs = want[0] if want is not None else np.zeros(0)
-            np.testing.assert_array_equal(got_docs, want_docs)
-            if len(want_docs):
-                np.testing.assert_array_equal(got[1], want[1])
-            assert ours.term_idf(term) == theirs.term_idf(term) or not len(want_docs)
+            assert ours.doc_freq(term) == theirs.doc_freq(term), term
+            if not theirs.doc_freq(term):
+                continue
+            assert ours.term_idf(term) == theirs.term_idf(term)
+            (our_docs, our_weights), (their_docs, their_weights) = (
+                ours.postings(term),
+                theirs.postings(term),
+            )
+            assert _rowids(a, our_docs) == _rowids(b, their_docs)
+            np.testing.assert_array_equal(our_weights, their_weights)
     for needle in ("工会", "职工群众", "代表大会", "全心全意", "不存在的短语"):
-        np.testing.assert_array_equal(a.phrases.containing(needle), b.phrases.containing(needle))
+        assert _rowids(a, a.containing(needle)) == _rowids(b, b.containing(needle))
 
 
 def test_an_updated_snapshot_equals_a_fresh_build(tmp_path: Path) -> None:
     docs = tmp_path / "corpus"
-    _write_speeches(docs, 6, seed=1)
+    _write_speeches(docs, 16, seed=1)
     library = Library(docs, Store(tmp_path / "s.db"))
     library.reload()
     (docs / "s001.txt").unlink()
-    _write_speeches(tmp_path / "other", 8, seed=2)
+    _write_speeches(tmp_path / "other", 20, seed=2)
     shutil.copy(tmp_path / "other" / "s003.txt", docs / "s003.txt")
-    shutil.copy(tmp_path / "other" / "s007.txt", docs / "s007.txt")
+    shutil.copy(tmp_path / "other" / "s017.txt", docs / "s017.txt")
     report = library.reload()
     assert report.removed == ["s001.txt"]
-    assert report.changed == ["s003.txt"] and report.added == ["s007.txt"]
+    assert report.changed == ["s003.txt"] and report.added == ["s017.txt"]
     updated = library.engine.snapshot
+    assert len(updated.segments) == 2 and updated.dead.any()
     fresh = build_snapshot(library.store, library.tokenizer, library.params)
     _assert_same(updated, fresh)
+    tokenizer = library.tokenizer
+    for question in ("全心全意为职工服务", "工会工作怎么做", "“代表大会”", "职工群众"):
+        got = SearchEngine(updated, tokenizer).search(question, k=10)
+        want = SearchEngine(fresh, tokenizer).search(question, k=10)
+        assert got.hits == want.hits and got.phrase_count == want.phrase_count
+    (docs / "s017.txt").unlink()  # its paragraphs live in the newer segment
+    library.reload()
+    assert library.engine.snapshot.dead[len(updated.segments[0]) :].any()
+    _assert_same(library.engine.snapshot, build_snapshot(library.store, tokenizer, library.params))
 
 
 def test_start_up_maps_the_saved_snapshot_without_tokenising(
@@ -78,8 +97,7 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
     first = Library.open(docs, tmp_path / "s.db")
     built = first.engine.snapshot
     first.wait_saved()
-    saved = list((tmp_path / "s.db.index").iterdir())
-    assert [f.name for f in saved] == [built.fingerprint]
+    assert (tmp_path / "s.db.index" / built.fingerprint / "meta.json").is_file()
 
     def no_tokenising(*_: object) -> None:
         raise AssertionError("start-up must not tokenise")
@@ -88,7 +106,7 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
     monkeypatch.setattr(persist, "MAP_BYTES", 0)
     again = Library.open(docs, tmp_path / "s.db")
     loaded = again.engine.snapshot
-    assert not loaded.texts.data.flags.writeable  # mapped from disk, read-only
+    assert not loaded.segments[0].texts.data.flags.writeable  # mapped from disk, read-only
     _assert_same(loaded, built)
     assert (
         again.engine.search("全心全意为职工服务").hits
@@ -101,7 +119,7 @@ def test_a_damaged_saved_snapshot_is_built_again(tmp_path: Path) -> None:
     _write_speeches(docs, 2, seed=4)
     first = Library.open(docs, tmp_path / "s.db")
     first.wait_saved()
-    folder = next((tmp_path / "s.db.index").iterdir())
+    folder = tmp_path / "s.db.index" / first.engine.snapshot.fingerprint
     (folder / "meta.json").write_text("{", encoding="utf-8")
     library = Library.open(docs, tmp_path / "s.db")
     assert len(library.engine.snapshot) == library.store.counts()[1]
@@ -114,9 +132,12 @@ def test_reloads_keep_only_the_snapshot_in_use(tmp_path: Path) -> None:
     _write_speeches(docs, 3, seed=6)
     library.reload()
     library.wait_saved()
-    names = [f.name for f in (tmp_path / "s.db.index").iterdir()]
-    assert names == [library.engine.snapshot.fingerprint]
-    assert persist.FORMAT in names[0]
+    root = tmp_path / "s.db.index"
+    snapshot = library.engine.snapshot
+    assert sorted(f.name for f in root.iterdir()) == [snapshot.fingerprint, "segments"]
+    assert sorted(f.name for f in (root / "segments").iterdir()) == sorted(
+        s.key for s in snapshot.segments
+    )
 
 
 def test_parsing_and_tokenising_on_every_core_give_the_serial_result(
