@@ -28,6 +28,9 @@ VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
 # found among those holding its rarer terms, and the common terms only add to their scores.
 COMMON_SHARE = 1 / 50
+# How deep into a common word's best documents a query looks, level by level, before it
+# scores every match.
+IMPACT_DOCS = (1_000, 10_000, 60_000)
 
 
 @dataclass(frozen=True)
@@ -47,20 +50,20 @@ class BM25Params:
             raise ValueError(f"unknown BM25 variant {self.variant!r}")
 
 
+POSTINGS_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len")
+
+
 @dataclass(frozen=True)
 class Postings:
     """One segment's inverted index: under each term id, sorted segment-local document ids
     and term frequencies. A later segment's vocabulary extends the one before it, so a term
-    has one id across segments. Per term, the highest frequency and the shortest document
-    holding it bound what any document can gain from it."""
+    has one id across segments."""
 
     terms: list[str]
     indptr: np.ndarray
     doc_ids: np.ndarray
     tfs: np.ndarray
     doc_len: np.ndarray
-    tf_max: np.ndarray
-    len_min: np.ndarray
 
     @cached_property
     def vocab(self) -> dict[str, int]:
@@ -71,15 +74,7 @@ class Postings:
         """From the postings of consecutive runs of documents (see `postings_of`)."""
         indptr, values = merge_runs(parts, len(terms))
         doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        doc_len = lengths.astype(np.float64)
-        df = np.diff(indptr)
-        tf_max = np.zeros(len(terms), dtype=np.int32)
-        len_min = np.full(len(terms), np.inf)
-        starts = indptr[:-1][df > 0]
-        if len(doc_ids):
-            tf_max[df > 0] = np.maximum.reduceat(tfs, starts)
-            len_min[df > 0] = np.minimum.reduceat(doc_len.astype(np.float32)[doc_ids], starts)
-        return cls(list(terms), indptr, doc_ids, tfs, doc_len, tf_max, len_min)
+        return cls(list(terms), indptr, doc_ids, tfs, lengths.astype(np.float64))
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], terms: Sequence[str] = ()) -> Postings:
@@ -97,13 +92,11 @@ class Postings:
         return len(self.doc_len)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        names = ("indptr", "doc_ids", "tfs", "doc_len", "tf_max", "len_min")
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in POSTINGS_ARRAYS}
 
     @classmethod
     def from_arrays(cls, terms: Sequence[str], arrays: dict[str, np.ndarray]) -> Postings:
-        names = ("indptr", "doc_ids", "tfs", "doc_len", "tf_max", "len_min")
-        return cls(list(terms), *(arrays[name] for name in names))
+        return cls(list(terms), *(arrays[name] for name in POSTINGS_ARRAYS))
 
     def span(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         if term_id >= len(self.terms):
@@ -134,6 +127,7 @@ class BM25:
         self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
         self.avgdl = float(live_len.sum()) / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
+        self._impacts: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
@@ -189,20 +183,30 @@ class BM25:
         term_id = self.vocab.get(term)
         return 0.0 if term_id is None else float(self.idf[term_id])
 
-    def bound(self, term: str) -> float:
-        """No document gains more than this from the term (an absent one gains 0).
+    def docs(self, term: str) -> np.ndarray:
+        """Sorted ids of the live documents holding the term."""
+        term_id = self.vocab.get(term)
+        return self._raw(term_id)[0] if term_id is not None else np.zeros(0, dtype=np.int32)
 
-        A contribution grows with the term's frequency and shrinks with the document's
-        length, so the highest frequency in the shortest document bounds them all.
-        """
+    def impact(self, term: str, level: int = 0) -> tuple[np.ndarray, float]:
+        """The documents the term gives most to (IMPACT_DOCS[level] of them, sorted), and
+        the most it gives any other document: the bound that lets a query skip the rest of
+        a common word's postings. Computed once per term, level and snapshot."""
         term_id = self.vocab.get(term)
         if term_id is None:
-            return 0.0
-        tf = max(int(s.tf_max[term_id]) for s in self.segments if term_id < len(s.terms))
-        shortest = min(float(s.len_min[term_id]) for s in self.segments if term_id < len(s.terms))
-        norm = _length_norm(self.params, np.array([shortest]), self.avgdl)
-        weight = _weights(self.params, self.idf[term_id], np.array([float(tf)]), norm)
-        return max(float(weight[0]), 0.0)
+            return np.zeros(0, dtype=np.int32), 0.0
+        known = self._impacts.get((term_id, level))
+        if known is None:
+            size = IMPACT_DOCS[level]
+            docs, weights = self.postings(term)
+            if len(docs) <= size:
+                known = (docs, 0.0)
+            else:
+                split = np.argpartition(weights, len(weights) - size)
+                rest = max(float(weights[split[:-size]].max()), 0.0)
+                known = (np.sort(docs[split[-size:]]), rest)
+            self._impacts[term_id, level] = known
+        return known
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
@@ -307,7 +311,7 @@ def combined_scores(fields: Sequence[Field], query: Sequence[str], docs: np.ndar
 
 def matched_docs(fields: Sequence[Field], query: Sequence[str]) -> np.ndarray:
     """Sorted ids of the documents holding at least one query term in some field."""
-    parts = [p[0] for f in fields for t in set(query) if (p := f.index.postings(t)) is not None]
+    parts = [d for f in fields for t in set(query) if len(d := f.index.docs(t))]
     if not parts:
         return np.zeros(0, dtype=np.int64)
     n = fields[0].index.n_docs
@@ -332,29 +336,36 @@ def best(docs: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.n
 def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarray, np.ndarray]:
     """The m best matching documents and their scores, exactly as sorting every score gives.
 
-    Postings of common terms are long, and touching them for every query is what makes
-    BM25 slow on a big corpus. So the candidates are the documents holding a rarer term,
-    scored in full; a document holding only common terms cannot score more than their
-    bounds summed, and when the m-th candidate beats that sum, nobody else can get in.
-    Otherwise (a query of common words only, BM25+, few candidates) every match is scored.
+    Postings of common words are long, and touching them all for every query is what makes
+    BM25 slow on a big corpus. So the candidates are the documents holding a rarer query
+    word, and for each common one the documents it gives most to; they are scored in full.
+    Any other document gets at most the sum of what the common words give outside their
+    best documents; when the m-th candidate beats that sum, nobody else can get in.
+    Otherwise (BM25+, where every document scores, or too few candidates) every match is
+    scored.
     """
     n = fields[0].index.n_live if fields else 0
-    rare: list[np.ndarray] = []
-    common_bound = 0.0
-    for f in fields:
-        for term in query:
-            df = f.index.doc_freq(term)
-            if df > n * COMMON_SHARE:
-                common_bound += f.weight * f.index.bound(term)
-            elif df:
-                rare.append(f.index.postings(term)[0])
     plus = any(f.index.params.variant == "plus" for f in fields)
-    if rare and not plus:
-        candidates = unique_counts(np.concatenate(rare))[0].astype(np.int64)
-        if len(candidates) >= m:
-            scores = combined_scores(fields, query, candidates)
-            found, found_scores = best(candidates, scores, m)
-            if found_scores[-1] > common_bound:
-                return found, found_scores
+    for level in range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS)):
+        found: list[np.ndarray] = []
+        outside = 0.0
+        for f in fields:
+            for term in query:
+                df = f.index.doc_freq(term)
+                if df > n * COMMON_SHARE:
+                    docs, rest = f.index.impact(term, level)
+                    found.append(docs)
+                    outside += f.weight * rest
+                elif df:
+                    found.append(f.index.docs(term))
+        if not found:
+            break
+        candidates = unique_counts(np.concatenate(found))[0].astype(np.int64)
+        if len(candidates) < m:
+            break
+        scores = combined_scores(fields, query, candidates)
+        best_docs, best_scores = best(candidates, scores, m)
+        if best_scores[-1] > outside:
+            return best_docs, best_scores
     docs = matched_docs(fields, query)
     return best(docs, combined_scores(fields, query, docs), m)
