@@ -29,6 +29,15 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
+def intersect_sorted(small: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """The elements of `small` also in `big`, both sorted and distinct: a binary search per
+    element of the smaller one, not a sort of both."""
+    if not len(small) or not len(big):
+        return small[:0]
+    at = np.minimum(np.searchsorted(big, small), len(big) - 1)
+    return small[big[at] == small]
+
+
 @dataclass(frozen=True)
 class Runs:
     """Postings of a run of consecutive documents: `keys` sorted and distinct, `counts[i]`

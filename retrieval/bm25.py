@@ -22,7 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval.arrays import Runs, merge_runs, run_starts, unique_counts
+from retrieval.arrays import Runs, intersect_sorted, merge_runs, run_starts, unique_counts
 
 VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
@@ -333,7 +333,9 @@ def best(docs: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.n
     return docs[order], scores[order]
 
 
-def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarray, np.ndarray]:
+def top(
+    fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The m best matching documents and their scores, exactly as sorting every score gives.
 
     Postings of common words are long, and touching them all for every query is what makes
@@ -342,8 +344,12 @@ def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarr
     Any other document gets at most the sum of what the common words give outside their
     best documents; when the m-th candidate beats that sum, nobody else can get in.
     Otherwise (BM25+, where every document scores, or too few candidates) every match is
-    scored.
+    scored. `within` (sorted ids) limits the answer to those documents.
     """
+
+    def limit(docs: np.ndarray) -> np.ndarray:
+        return docs if within is None else intersect_sorted(docs, within)
+
     n = fields[0].index.n_live if fields else 0
     plus = any(f.index.params.variant == "plus" for f in fields)
     for level in range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS)):
@@ -354,10 +360,10 @@ def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarr
                 df = f.index.doc_freq(term)
                 if df > n * COMMON_SHARE:
                     docs, rest = f.index.impact(term, level)
-                    found.append(docs)
+                    found.append(limit(docs))
                     outside += f.weight * rest
                 elif df:
-                    found.append(f.index.docs(term))
+                    found.append(limit(f.index.docs(term)))
         if not found:
             break
         candidates = unique_counts(np.concatenate(found))[0].astype(np.int64)
@@ -367,5 +373,5 @@ def top(fields: Sequence[Field], query: Sequence[str], m: int) -> tuple[np.ndarr
         best_docs, best_scores = best(candidates, scores, m)
         if best_scores[-1] > outside:
             return best_docs, best_scores
-    docs = matched_docs(fields, query)
+    docs = limit(matched_docs(fields, query))
     return best(docs, combined_scores(fields, query, docs), m)

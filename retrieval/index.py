@@ -120,14 +120,28 @@ class Snapshot:
         speech = self.speeches[seg.speech_ids[int(seg.columns["speech"][at])]]
         return context_of(seg.headings[int(seg.columns["heading"][at])], speech)
 
-    def containing(self, needle: str) -> np.ndarray:
-        """Sorted ids of the live documents whose comparison form contains the needle."""
+    def candidates(self, needle: str) -> np.ndarray:
+        """Sorted ids of the live documents holding every bigram of the needle (see
+        PhraseIndex.candidates); `holds` tells which really contain it."""
         found = [
-            s.phrases.containing(needle) + int(o)
+            s.phrases.candidates(needle) + int(o)
             for s, o in zip(self.segments, self.starts[:-1], strict=True)
         ]
         docs = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
         return docs[~self.dead[docs]]
+
+    def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:
+        out = np.empty(len(docs), dtype=bool)
+        at = np.searchsorted(self.starts, docs, side="right") - 1
+        for i, seg in enumerate(self.segments):
+            mine = at == i
+            out[mine] = seg.phrases.holds(needle, docs[mine] - int(self.starts[i]))
+        return out
+
+    def containing(self, needle: str) -> np.ndarray:
+        """Sorted ids of the live documents whose comparison form contains the needle."""
+        docs = self.candidates(needle)
+        return docs[self.holds(needle, docs)]
 
     @property
     def worn(self) -> bool:

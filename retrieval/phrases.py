@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.arrays import Runs, merge_runs, unique_counts
+from retrieval.arrays import Runs, intersect_sorted, merge_runs, unique_counts
 from retrieval.columns import TextColumn
 
 
 def _bigram_codes(text: str) -> np.ndarray:
     chars = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16).astype(np.uint64)
     return unique_counts((chars[:-1] << 16) | chars[1:])[0]
-
-
-def _intersect(small: np.ndarray, big: np.ndarray) -> np.ndarray:
-    """Both sorted and distinct; a binary search per element of the smaller one."""
-    if not len(small) or not len(big):
-        return small[:0]
-    at = np.minimum(np.searchsorted(big, small), len(big) - 1)
-    return small[big[at] == small]
 
 
 class PhraseIndex:
@@ -79,8 +71,9 @@ class PhraseIndex:
             return np.zeros(0, dtype=np.uint32)
         return self.docs[self.indptr[at] : self.indptr[at + 1]]
 
-    def containing(self, needle: str) -> np.ndarray:
-        """Sorted ids of the documents whose comparison form contains the needle."""
+    def candidates(self, needle: str) -> np.ndarray:
+        """Sorted ids of the documents holding every bigram of the needle: all those that
+        contain it, and (for needles longer than two characters) perhaps a few more."""
         if not needle:
             return np.zeros(0, dtype=np.int64)
         if len(needle) == 1:
@@ -89,13 +82,15 @@ class PhraseIndex:
                 [i for i in range(len(self.flat)) if data in self.flat.raw(i)], dtype=np.int64
             )
         lists = sorted((self._postings(int(c)) for c in _bigram_codes(needle)), key=len)
-        candidates = lists[0]
+        found = lists[0]
         for postings in lists[1:]:
-            candidates = _intersect(candidates, postings)
-        candidates = candidates.astype(np.int64)
-        if len(needle) == 2:
-            return candidates
+            found = intersect_sorted(found, postings)
+        return found.astype(np.int64)
+
+    def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:
+        """Which of the candidate documents really contain the needle."""
+        if len(needle) <= 2:
+            return np.ones(len(docs), dtype=bool)
         data = needle.encode("utf-8")
-        return np.array(
-            [i for i in candidates.tolist() if data in self.flat.raw(i)], dtype=np.int64
-        )
+        raw = self.flat.raw
+        return np.fromiter((data in raw(i) for i in docs.tolist()), dtype=bool, count=len(docs))

@@ -15,6 +15,9 @@ from retrieval.query import WORD_CHAR, Query, analyse, normalize
 from retrieval.snippet import find_spans, make_snippet
 from retrieval.tokenize import Tokenizer
 
+# Up to this many paragraphs holding a keyword's bigrams are all checked for the keyword.
+CHECK_ALL = 5_000
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -76,42 +79,66 @@ class SearchEngine:
         if not len(snap) or not (query.terms or query.phrases or query.fragment):
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), False)
         terms = list(query.terms)
-        phrase, containing = self._exact_matches(query)
-        if query.phrases or (query.fragment and containing.size):
-            # Asked for exact words: every paragraph that has them, and only those.
-            scores = combined_scores(self.fields, terms, containing)
-            first, first_scores = best(containing, scores, len(containing))
-            return Ranked(first, first_scores, bool(first.size), phrase, int(first.size))
-        if containing.size:
-            # A keyword found verbatim: those paragraphs first, then the rest by BM25.
-            scores = combined_scores(self.fields, terms, containing)
-            first, first_scores = best(containing, scores, depth)
-            rest, rest_scores = top(self.fields, terms, depth + len(first))
-            outside = ~np.isin(rest, containing)
-            return Ranked(
-                np.concatenate([first, rest[outside]]),
-                np.concatenate([first_scores, rest_scores[outside]]),
-                True,
-            )
+        # Exact words: quoted phrases, else the whole input when it is not a question (a
+        # keyword or a pasted fragment that occurs verbatim is exactly what was asked for).
+        wanted = list(query.phrases)
+        if not wanted and not query.has_question_words and len(normalize(query.text)) >= 2:
+            wanted = [query.fragment or query.text]
+        if query.phrases or query.fragment:
+            containing = self._containing([normalize(p) for p in wanted])
+            if query.phrases or containing.size:
+                # Asked for exact words: every paragraph that has them, and only those.
+                scores = combined_scores(self.fields, terms, containing)
+                first, first_scores = best(containing, scores, len(containing))
+                phrase = "、".join(wanted)
+                return Ranked(first, first_scores, bool(first.size), phrase, int(first.size))
+        elif wanted:
+            first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
+            if first.size:
+                # A keyword found verbatim: those paragraphs first, then the rest by BM25.
+                rest, rest_scores = top(self.fields, terms, depth + len(first))
+                outside = ~np.isin(rest, first)
+                return Ranked(
+                    np.concatenate([first, rest[outside]]),
+                    np.concatenate([first_scores, rest_scores[outside]]),
+                    True,
+                )
         order, scores = top(self.fields, terms, max(depth, self.ranking.rerank_depth))
         return self._rerank(query, order, scores)
 
-    def _exact_matches(self, query: Query) -> tuple[str, np.ndarray]:
-        """Paragraphs holding every quoted phrase, else the whole input verbatim.
-
-        The whole input counts only when it is not a question (no question words): a
-        keyword or a pasted fragment that occurs verbatim is exactly what was asked for.
-        """
-        phrases = list(query.phrases)
-        if not phrases and not query.has_question_words and len(normalize(query.text)) >= 2:
-            phrases = [query.fragment or query.text]
-        needles = [normalize(p) for p in phrases]
-        if not needles:
-            return "", np.zeros(0, dtype=np.int64)
+    def _containing(self, needles: list[str]) -> np.ndarray:
         found = self.snapshot.containing(needles[0])
         for needle in needles[1:]:
             found = np.intersect1d(found, self.snapshot.containing(needle))
-        return "、".join(phrases), found
+        return found
+
+    def _best_holding(
+        self, needle: str, terms: list[str], depth: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `depth` best paragraphs holding the needle verbatim, and their scores.
+
+        A common keyword is in a great many paragraphs; rather than check them all, the
+        best of those holding its every bigram are checked, more at a time, until enough
+        hold the keyword itself. Paragraphs holding a query word score above those holding
+        none, so only when too few of the first kind hold it are the others looked at.
+        """
+        snap = self.snapshot
+        superset = snap.candidates(needle)
+        if len(superset) <= CHECK_ALL:
+            held = superset[snap.holds(needle, superset)]
+            return best(held, combined_scores(self.fields, terms, held), depth)
+        m = depth
+        while True:
+            docs, scores = top(self.fields, terms, m, within=superset)
+            ok = snap.holds(needle, docs)
+            if ok.sum() >= depth:
+                return docs[ok][:depth], scores[ok][:depth]
+            if len(docs) < m:
+                break
+            m *= 8
+        others = np.setdiff1d(superset, docs, assume_unique=True)
+        held = np.concatenate([docs[ok], others[snap.holds(needle, others)]])
+        return best(held, combined_scores(self.fields, terms, held), depth)
 
     def word_weights(self, query: Query) -> dict[str, float]:
         n = len(self.snapshot)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval import bm25, corpus, index, persist
+from retrieval import bm25, corpus, index, persist, search
 from retrieval.bm25 import BM25, BM25Params, Field, matched_docs, top
 from retrieval.index import Snapshot, build_snapshot, token_source
 from retrieval.library import Library
@@ -209,3 +209,13 @@ def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
     cached = library.store.cached_tokens([library.tokenizer.cache_key(t) for t in texts])
     assert len(cached) == len(set(texts))
     assert first == [cached[library.tokenizer.cache_key(t)].split() for t in texts]
+
+
+def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
+    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keywords = ["工会", "职工之家", "劳模精神", "四季送", "代表大会", "工会工作", "娘家人", "职工"]
+    checked_all = {k: engine.search(k, k=8).hits for k in keywords}
+    monkeypatch.setattr(search, "CHECK_ALL", 0)
+    for keyword in keywords:
+        assert engine.search(keyword, k=8).hits == checked_all[keyword], keyword
