@@ -74,7 +74,10 @@ class Postings:
         """From the postings of consecutive runs of documents (see `postings_of`)."""
         indptr, values = merge_runs(parts, len(terms))
         doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        return cls(list(terms), indptr, doc_ids, tfs, lengths.astype(np.float64))
+        # Frequencies are small: the narrowest type that holds them makes a big index smaller.
+        most = int(tfs.max(initial=0))
+        narrow = np.uint8 if most < 1 << 8 else np.uint16 if most < 1 << 16 else np.int32
+        return cls(list(terms), indptr, doc_ids, tfs.astype(narrow), lengths.astype(np.float64))
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], terms: Sequence[str] = ()) -> Postings:
@@ -207,6 +210,14 @@ class BM25:
                 known = (np.sort(docs[split[-size:]]), rest)
             self._impacts[term_id, level] = known
         return known
+
+    def warm(self, terms: int) -> None:
+        """Work out the first impact level of the most frequent terms, which questions
+        need most, so the first questions after a start or a reload do not wait for it."""
+        n = self.n_live
+        for term_id in np.argsort(-self.df, kind="stable")[:terms].tolist():
+            if self.df[term_id] > n * COMMON_SHARE:
+                self.impact(self.terms[term_id])
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
@@ -352,6 +363,7 @@ def top(
 
     n = fields[0].index.n_live if fields else 0
     plus = any(f.index.params.variant == "plus" for f in fields)
+    seen, seen_scores = np.zeros(0, dtype=np.int64), np.zeros(0)
     for level in range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS)):
         found: list[np.ndarray] = []
         outside = 0.0
@@ -369,7 +381,13 @@ def top(
         candidates = unique_counts(np.concatenate(found))[0].astype(np.int64)
         if len(candidates) < m:
             break
-        scores = combined_scores(fields, query, candidates)
+        # A deeper level re-scores nothing the level before scored.
+        at = np.minimum(np.searchsorted(seen, candidates), max(len(seen) - 1, 0))
+        known = seen[at] == candidates if len(seen) else np.zeros(len(candidates), dtype=bool)
+        scores = np.empty(len(candidates))
+        scores[known] = seen_scores[at[known]]
+        scores[~known] = combined_scores(fields, query, candidates[~known])
+        seen, seen_scores = candidates, scores
         best_docs, best_scores = best(candidates, scores, m)
         if best_scores[-1] > outside:
             return best_docs, best_scores

@@ -23,6 +23,9 @@ from retrieval.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
+# How many of the most frequent terms a new snapshot prepares for questions in advance.
+WARM_TERMS = 300
+
 
 class Library:
     def __init__(
@@ -107,13 +110,17 @@ class Library:
         return snapshot
 
     def _swapped(self) -> None:
-        """Save the snapshot now serving for the next start-up, and drop older ones.
+        """Warm the new snapshot up and save it for the next start-up; drop older ones.
 
-        In a thread of its own, so the new corpus serves without waiting for the disk; not
-        a daemon, so a command that exits still finishes writing first.
+        In threads of their own, so the new corpus serves at once. The saver is not a
+        daemon, so a command that exits still finishes writing first.
         """
         root, snapshot = self.index_dir, self._engine.snapshot if self._engine else None
-        if root is None or snapshot is None:
+        if snapshot is None:
+            return
+        for index in (snapshot.text, snapshot.context):
+            threading.Thread(target=index.warm, args=(WARM_TERMS,), daemon=True).start()
+        if root is None:
             return
 
         def save() -> None:

@@ -28,7 +28,7 @@ from retrieval.store import SpeechRow
 
 log = logging.getLogger(__name__)
 
-FORMAT = "3"
+FORMAT = "4"
 SEGMENT_PREFIX = "segments"
 # Smaller arrays are read whole: mapping them saves nothing.
 MAP_BYTES = 1 << 20
