@@ -80,8 +80,8 @@ class Postings:
         return cls(list(terms), indptr, doc_ids, tfs.astype(narrow), lengths.astype(np.float64))
 
     @classmethod
-    def from_tokens(cls, docs: Iterable[Sequence[str]], terms: Sequence[str] = ()) -> Postings:
-        vocab = {term: i for i, term in enumerate(terms)}
+    def from_tokens(cls, docs: Iterable[Sequence[str]]) -> Postings:
+        vocab: dict[str, int] = {}
         ids: list[int] = []
         lengths: list[int] = []
         for doc in docs:

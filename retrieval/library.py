@@ -137,10 +137,6 @@ class Library:
         if self._saver is not None:
             self._saver.join(timeout)
 
-    @property
-    def reloading(self) -> bool:
-        return self._reload_lock.locked()
-
     def reload(self, progress: Progress | None = None) -> IndexReport:
         """Sync the store with the files, build a new snapshot, swap it in. Blocking.
 
