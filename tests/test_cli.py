@@ -2,6 +2,8 @@
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,27 @@ def test_example_config_documents_every_key() -> None:
     assert isinstance(config, Config)
     assert set(raw["telegram"]) == set(TelegramSettings.__dataclass_fields__)
     assert set(raw) == {"corpus", "store", "search", "telegram"}
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`speechbot search --json < queries | head -1` must not end in a traceback."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "s.db"}"\n', encoding="utf-8")
+    cli = [sys.executable, "-m", "bot.cli", "--config", str(config)]
+    subprocess.run([*cli, "index"], check=True, capture_output=True)
+    search = subprocess.Popen(
+        [*cli, "search", "--json", "-k", "20"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert search.stdin is not None and search.stdout is not None
+    # Far more answers than a pipe holds, so the writer meets the closed end.
+    search.stdin.write("工会\n".encode() * 300)
+    search.stdin.close()
+    search.stdout.readline()
+    search.stdout.close()
+    search.wait(timeout=120)
+    err = search.stderr.read() if search.stderr else b""
+    assert b"Traceback" not in err
+    assert search.returncode == 141
