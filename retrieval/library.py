@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # How many of the most frequent terms a new snapshot prepares for questions in advance.
 WARM_TERMS = 300
+WARM_THREAD = "warm-index"
 
 
 class Library:
@@ -119,7 +120,9 @@ class Library:
         if snapshot is None:
             return
         for index in (snapshot.text, snapshot.context):
-            threading.Thread(target=index.warm, args=(WARM_TERMS,), daemon=True).start()
+            threading.Thread(
+                target=index.warm, args=(WARM_TERMS,), name=WARM_THREAD, daemon=True
+            ).start()
         if root is None:
             return
 
