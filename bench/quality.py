@@ -21,15 +21,15 @@ from retrieval.evaluate import evaluate, load_queries
 from retrieval.index import build_snapshot
 from retrieval.library import Library
 from retrieval.query import Query
-from retrieval.search import Ranking, SearchEngine
+from retrieval.search import Ranked, Ranking, SearchEngine
 from retrieval.tokenize import Tokenizer
 
 
 class NoRerank(SearchEngine):
     """Plain BM25 order, and every question with a matching term counts as answered."""
 
-    def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray):
-        return order, bool(order.size)
+    def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
+        return Ranked(order, scores, bool(order.size))
 
 
 def row(name: str, engine: SearchEngine, queries: list) -> str:
