@@ -164,7 +164,10 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
         print(f"speechbot: {exc}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.INFO)
-    run(config, BotService(_library(config), config))
+    library = _library(config)
+    # Map (or, the first time, build) the index before taking updates, not in a handler.
+    library.engine  # noqa: B018
+    run(config, BotService(library, config))
     return 0
 
 
