@@ -29,13 +29,18 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
+def present_sorted(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `among`, both sorted and distinct: a binary search per
+    value, not a sort of both."""
+    if not len(values) or not len(among):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(among, values), len(among) - 1)
+    return among[at] == values
+
+
 def intersect_sorted(small: np.ndarray, big: np.ndarray) -> np.ndarray:
-    """The elements of `small` also in `big`, both sorted and distinct: a binary search per
-    element of the smaller one, not a sort of both."""
-    if not len(small) or not len(big):
-        return small[:0]
-    at = np.minimum(np.searchsorted(big, small), len(big) - 1)
-    return small[big[at] == small]
+    """The elements of `small` also in `big`, both sorted and distinct."""
+    return small[present_sorted(small, big)]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval.arrays import Runs, intersect_sorted, merge_runs, run_starts, unique_counts
+from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
 
 VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
@@ -31,6 +31,8 @@ COMMON_SHARE = 1 / 50
 # How deep into a common word's best documents a query looks, level by level, before it
 # scores every match.
 IMPACT_DOCS = (1_000, 10_000, 60_000)
+# Relative slack for rounding when bounds summed in one order meet scores summed in another.
+SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class BM25:
         self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
         self.avgdl = float(live_len.sum()) / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
-        self._impacts: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+        self._impacts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]] = {}
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
@@ -191,23 +193,25 @@ class BM25:
         term_id = self.vocab.get(term)
         return self._raw(term_id)[0] if term_id is not None else np.zeros(0, dtype=np.int32)
 
-    def impact(self, term: str, level: int = 0) -> tuple[np.ndarray, float]:
-        """The documents the term gives most to (IMPACT_DOCS[level] of them, sorted), and
-        the most it gives any other document: the bound that lets a query skip the rest of
-        a common word's postings. Computed once per term, level and snapshot."""
+    def impact(self, term: str, level: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+        """The documents the term gives most to (IMPACT_DOCS[level] of them, sorted), what
+        it gives each, and the most it gives any other document: the bound that lets a
+        query skip the rest of a common word's postings. Computed once per term, level and
+        snapshot."""
         term_id = self.vocab.get(term)
         if term_id is None:
-            return np.zeros(0, dtype=np.int32), 0.0
+            return np.zeros(0, dtype=np.int32), np.zeros(0), 0.0
         known = self._impacts.get((term_id, level))
         if known is None:
             size = IMPACT_DOCS[level]
             docs, weights = self.postings(term)
             if len(docs) <= size:
-                known = (docs, 0.0)
+                known = (docs, weights, 0.0)
             else:
                 split = np.argpartition(weights, len(weights) - size)
                 rest = max(float(weights[split[:-size]].max()), 0.0)
-                known = (np.sort(docs[split[-size:]]), rest)
+                mine = np.sort(split[-size:])
+                known = (docs[mine], weights[mine], rest)
             self._impacts[term_id, level] = known
         return known
 
@@ -351,45 +355,59 @@ def top(
 
     Postings of common words are long, and touching them all for every query is what makes
     BM25 slow on a big corpus. So the candidates are the documents holding a rarer query
-    word, and for each common one the documents it gives most to; they are scored in full.
-    Any other document gets at most the sum of what the common words give outside their
-    best documents; when the m-th candidate beats that sum, nobody else can get in.
+    word, and for each common one the documents it gives most to. What the rare words and
+    those best documents give is known at once; what a common word gives a candidate
+    outside its best is at most that word's bound. Only candidates whose best case reaches
+    the m-th worst case are scored in full. Any other document gets at most the sum of the
+    common words' bounds; when the m-th candidate beats that sum, nobody else can get in.
     Otherwise (BM25+, where every document scores, or too few candidates) every match is
     scored. `within` (sorted ids) limits the answer to those documents.
     """
 
-    def limit(docs: np.ndarray) -> np.ndarray:
-        return docs if within is None else intersect_sorted(docs, within)
+    def limit(docs: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if within is None:
+            return docs, weights
+        keep = present_sorted(docs, within)
+        return docs[keep], weights[keep]
 
     n = fields[0].index.n_live if fields else 0
     plus = any(f.index.params.variant == "plus" for f in fields)
-    seen, seen_scores = np.zeros(0, dtype=np.int64), np.zeros(0)
     for level in range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS)):
-        found: list[np.ndarray] = []
+        known: list[tuple[np.ndarray, np.ndarray, float]] = []
         outside = 0.0
         for f in fields:
             for term in query:
                 df = f.index.doc_freq(term)
                 if df > n * COMMON_SHARE:
-                    docs, rest = f.index.impact(term, level)
-                    found.append(limit(docs))
+                    docs, weights, rest = f.index.impact(term, level)
+                    known.append((*limit(docs, weights * f.weight), f.weight * rest))
                     outside += f.weight * rest
                 elif df:
-                    found.append(limit(f.index.docs(term)))
-        if not found:
+                    docs, weights = f.index.postings(term)
+                    known.append((*limit(docs, weights * f.weight), 0.0))
+        if not known:
             break
-        candidates = unique_counts(np.concatenate(found))[0].astype(np.int64)
+        candidates = unique_counts(np.concatenate([d for d, _, _ in known]))[0].astype(np.int64)
         if len(candidates) < m:
             break
-        # A deeper level re-scores nothing the level before scored.
-        at = np.minimum(np.searchsorted(seen, candidates), max(len(seen) - 1, 0))
-        known = seen[at] == candidates if len(seen) else np.zeros(len(candidates), dtype=bool)
-        scores = np.empty(len(candidates))
-        scores[known] = seen_scores[at[known]]
-        scores[~known] = combined_scores(fields, query, candidates[~known])
-        seen, seen_scores = candidates, scores
-        best_docs, best_scores = best(candidates, scores, m)
-        if best_scores[-1] > outside:
+        low = np.zeros(len(candidates))
+        high = np.full(len(candidates), outside)
+        for docs, weights, rest in known:
+            at = np.searchsorted(candidates, docs)
+            low[at] += weights
+            high[at] -= rest
+        high += low
+        hopeful = candidates
+        if all(f.index.term_idf(t) >= 0 for f in fields for t in query):
+            # What is known is then a floor too. Sums in another order than the exact
+            # scores: a little slack for rounding.
+            floor = np.partition(low, len(low) - m)[len(low) - m] - SLACK * (1 + abs(outside))
+            hopeful = candidates[high >= floor]
+        scores = combined_scores(fields, query, hopeful)
+        best_docs, best_scores = best(hopeful, scores, m)
+        if best_scores[-1] > outside + SLACK * (1 + outside):
             return best_docs, best_scores
-    docs = limit(matched_docs(fields, query))
+    docs = matched_docs(fields, query)
+    if within is not None:
+        docs = docs[present_sorted(docs, within)]
     return best(docs, combined_scores(fields, query, docs), m)
