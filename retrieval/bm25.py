@@ -27,7 +27,7 @@ from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, uniqu
 VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
 # found among those holding its rarer terms, and the common terms only add to their scores.
-COMMON_SHARE = 1 / 100
+COMMON_SHARE = 1 / 50
 # How deep into a common word's best documents a query looks, level by level, before it
 # scores every match.
 IMPACT_DOCS = (1_000, 10_000, 60_000)
@@ -132,7 +132,7 @@ class BM25:
         self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
         self.avgdl = float(live_len.sum()) / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
-        self._impacts: dict[int, list[tuple[np.ndarray, np.ndarray, float]]] = {}
+        self._impacts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]] = {}
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
@@ -196,19 +196,28 @@ class BM25:
     def impact(self, term: str, level: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
         """The documents the term gives most to (IMPACT_DOCS[level] of them, sorted), what
         it gives each, and the most it gives any other document: the bound that lets a
-        query skip the rest of a common word's postings. All levels are worked out at
-        once, on first need, once per term and snapshot."""
+        query skip the rest of a common word's postings. Computed once per term, level and
+        snapshot."""
         term_id = self.vocab.get(term)
         if term_id is None:
             return np.zeros(0, dtype=np.int32), np.zeros(0), 0.0
-        levels = self._impacts.get(term_id)
-        if levels is None:
-            levels = self._impacts[term_id] = _impact_levels(*self.postings(term))
-        return levels[level]
+        known = self._impacts.get((term_id, level))
+        if known is None:
+            size = IMPACT_DOCS[level]
+            docs, weights = self.postings(term)
+            if len(docs) <= size:
+                known = (docs, weights, 0.0)
+            else:
+                split = np.argpartition(weights, len(weights) - size)
+                rest = max(float(weights[split[:-size]].max()), 0.0)
+                mine = np.sort(split[-size:])
+                known = (docs[mine], weights[mine], rest)
+            self._impacts[term_id, level] = known
+        return known
 
     def warm(self, terms: int) -> None:
-        """Work out the impact levels of the most frequent terms, which questions need
-        most, so the first questions after a start or a reload do not wait for them."""
+        """Work out the first impact level of the most frequent terms, which questions
+        need most, so the first questions after a start or a reload do not wait for it."""
         n = self.n_live
         for term_id in np.argsort(-self.df, kind="stable")[:terms].tolist():
             if self.df[term_id] > n * COMMON_SHARE:
@@ -248,27 +257,6 @@ class BM25:
                 self.params, self.idf[term_id], tfs[hit].astype(np.float64), self.norm[ids[hit]]
             )
         return scores
-
-
-def _impact_levels(
-    docs: np.ndarray, weights: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """For each of IMPACT_DOCS: the best documents (sorted), their weights, and the largest
-    weight left outside them. One partition and one sort of the deepest level serve all."""
-    deepest = min(IMPACT_DOCS[-1], len(docs))
-    split = np.argpartition(weights, len(weights) - deepest) if len(docs) > deepest else None
-    chosen = split[-deepest:] if split is not None else np.arange(len(docs))
-    beyond = max(float(weights[split[:-deepest]].max()), 0.0) if split is not None else 0.0
-    ranked = chosen[np.argsort(-weights[chosen], kind="stable")]
-    levels = []
-    for size in IMPACT_DOCS:
-        if len(docs) <= size:
-            levels.append((docs, weights, 0.0))
-            continue
-        rest = max(float(weights[ranked[size]]), 0.0) if size < len(ranked) else beyond
-        mine = np.sort(ranked[:size])
-        levels.append((docs[mine], weights[mine], rest))
-    return levels
 
 
 def postings_of(ids: np.ndarray, lengths: np.ndarray, first_doc: int) -> Runs:
