@@ -128,7 +128,12 @@ class Library:
 
         def save() -> None:
             with self._save_lock:
-                persist.save(snapshot, root / snapshot.fingerprint)
+                try:
+                    persist.save(snapshot, root / snapshot.fingerprint)
+                except OSError as exc:
+                    # Serving goes on; the next start-up builds the index again.
+                    log.warning("index: could not save the snapshot (%s)", exc)
+                    return
                 if self._engine is not None:
                     persist.prune(root, self._engine.snapshot)
 
