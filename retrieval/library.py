@@ -86,7 +86,7 @@ class Library:
     def _snapshot(self, report: IndexReport | None, previous: Snapshot | None) -> Snapshot:
         """The snapshot of the store's content now: the previous one if nothing changed,
         else the saved one, else `previous` updated with the files `report` names, else
-        built from the whole store. A new snapshot is saved for the next start-up."""
+        built from the whole store (saving it is `_swapped`'s job)."""
         key = self._key()
         if previous is not None and previous.fingerprint == key:
             return previous

@@ -20,7 +20,9 @@ def _bigram_codes(text: str) -> np.ndarray:
 
 
 class PhraseIndex:
-    def __init__(self, flat: TextColumn, grams: np.ndarray, indptr: np.ndarray, docs: np.ndarray):
+    def __init__(
+        self, flat: TextColumn, grams: np.ndarray, indptr: np.ndarray, docs: np.ndarray
+    ) -> None:
         self.flat = flat
         self.grams = grams
         self.indptr = indptr
