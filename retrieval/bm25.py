@@ -52,24 +52,34 @@ class BM25Params:
             raise ValueError(f"unknown BM25 variant {self.variant!r}")
 
 
-POSTINGS_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len")
+POSTINGS_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "dense_terms", "dense")
+# A term in more than this share of a segment's documents keeps its frequencies as a row
+# over all of them: no bigger than its postings, and a document's is found at once.
+DENSE_SHARE = 1 / 5
 
 
 @dataclass(frozen=True)
 class Postings:
     """One segment's inverted index: under each term id, sorted segment-local document ids
     and term frequencies. A later segment's vocabulary extends the one before it, so a term
-    has one id across segments."""
+    has one id across segments. The commonest terms (`dense_terms`, sorted) have no
+    postings; row i of `dense` holds term dense_terms[i]'s frequency in every document."""
 
     terms: list[str]
     indptr: np.ndarray
     doc_ids: np.ndarray
     tfs: np.ndarray
     doc_len: np.ndarray
+    dense_terms: np.ndarray
+    dense: np.ndarray
 
     @cached_property
     def vocab(self) -> dict[str, int]:
         return {term: i for i, term in enumerate(self.terms)}
+
+    @cached_property
+    def _rows(self) -> dict[int, int]:
+        return {term: i for i, term in enumerate(self.dense_terms.tolist())}
 
     @classmethod
     def from_runs(cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray) -> Postings:
@@ -79,7 +89,22 @@ class Postings:
         # Frequencies are small: the narrowest type that holds them makes a big index smaller.
         most = int(tfs.max(initial=0))
         narrow = np.uint8 if most < 1 << 8 else np.uint16 if most < 1 << 16 else np.int32
-        return cls(list(terms), indptr, doc_ids, tfs.astype(narrow), lengths.astype(np.float64))
+        tfs = tfs.astype(narrow)
+        counts = np.diff(indptr)
+        dense_terms = np.flatnonzero(counts > len(lengths) * DENSE_SHARE).astype(np.int32)
+        dense = np.zeros((len(dense_terms), len(lengths)), dtype=narrow)
+        keep = np.ones(len(doc_ids), dtype=bool)
+        for row, term in zip(dense, dense_terms.tolist(), strict=True):
+            lo, hi = indptr[term], indptr[term + 1]
+            row[doc_ids[lo:hi]] = tfs[lo:hi]
+            keep[lo:hi] = False
+        if len(dense_terms):
+            counts[dense_terms] = 0
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(indptr.dtype)
+            doc_ids, tfs = doc_ids[keep], tfs[keep]
+        return cls(
+            list(terms), indptr, doc_ids, tfs, lengths.astype(np.float64), dense_terms, dense
+        )
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]]) -> Postings:
@@ -104,33 +129,74 @@ class Postings:
         return cls(list(terms), *(arrays[name] for name in POSTINGS_ARRAYS))
 
     def span(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding the term, sorted, and its frequency in each."""
+        row = self._rows.get(term_id)
+        if row is not None:
+            docs = np.flatnonzero(self.dense[row]).astype(self.doc_ids.dtype)
+            return docs, self.dense[row][docs]
         if term_id >= len(self.terms):
             return self.doc_ids[:0], self.tfs[:0]
         lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
         return self.doc_ids[lo:hi], self.tfs[lo:hi]
 
+    def frequencies(self, term_id: int, docs: np.ndarray) -> np.ndarray:
+        """The term's frequency in each of the (sorted) documents, 0 where absent."""
+        row = self._rows.get(term_id)
+        if row is not None:
+            return self.dense[row][docs]
+        ids, tfs = self.span(term_id)
+        at = np.searchsorted(ids, docs.astype(ids.dtype, copy=False))
+        found = at < len(ids)
+        found[found] = ids[at[found]] == docs[found]
+        out = np.zeros(len(docs), dtype=tfs.dtype)
+        out[found] = tfs[at[found]]
+        return out
+
+    def doc_freqs(self, counts: np.ndarray | None) -> np.ndarray:
+        """How many documents hold each term; with `counts`, how many each stands for."""
+        held = np.diff(self.indptr)
+        if counts is None:
+            held[self.dense_terms] = np.count_nonzero(self.dense, axis=1)
+            return held
+        df = np.zeros(len(held), dtype=np.int64)
+        some = held > 0
+        if len(self.doc_ids):
+            df[some] = np.add.reduceat(counts[self.doc_ids], self.indptr[:-1][some])
+        for row, term in zip(self.dense, self.dense_terms.tolist(), strict=True):
+            df[term] = counts[row > 0].sum()
+        return df
+
 
 class BM25:
-    """Scores over segments laid end to end (document ids run on from one to the next),
-    leaving out the documents marked dead, as if built afresh from the live ones."""
+    """Scores over segments laid end to end (ids run on from one to the next), as if built
+    afresh from the live documents.
+
+    An id is one document, or (with `counts`) a group of documents with the same text —
+    every paragraph of a section has the same context — that counts as `counts[id]` live
+    documents for document frequencies and the average length; 0 leaves it out (dead).
+    """
 
     def __init__(
-        self, segments: Sequence[Postings], params: BM25Params, dead: np.ndarray | None = None
+        self, segments: Sequence[Postings], params: BM25Params, counts: np.ndarray | None = None
     ) -> None:
         self.segments = list(segments)
         self.params = params
         self.offsets = np.cumsum([0] + [len(s) for s in self.segments])
         self.n_docs = int(self.offsets[-1])
-        self.dead = dead if dead is not None and dead.any() else None
+        self.counts = counts if counts is not None and (counts != 1).any() else None
+        self.dead = None if self.counts is None or self.counts.all() else self.counts == 0
         self.terms = self.segments[-1].terms if self.segments else []
         self.vocab = self.segments[-1].vocab if self.segments else {}
         doc_len = np.concatenate([s.doc_len for s in self.segments]) if self.segments else []
         doc_len = np.asarray(doc_len, dtype=np.float64)
-        live_len = doc_len if self.dead is None else doc_len[~self.dead]
-        self.n_live = len(live_len)
+        # Lengths and counts are whole numbers: their sums are exact in any order.
+        if self.counts is None:
+            self.n_live, total = len(doc_len), float(doc_len.sum())
+        else:
+            self.n_live, total = int(self.counts.sum()), float(doc_len @ self.counts)
         self.df = self._doc_freqs()
         self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
-        self.avgdl = float(live_len.sum()) / self.n_live if self.n_live else 0.0
+        self.avgdl = total / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
         self._impacts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]] = {}
 
@@ -141,17 +207,10 @@ class BM25:
     def _doc_freqs(self) -> np.ndarray:
         df = np.zeros(len(self.terms), dtype=np.int64)
         for i, seg in enumerate(self.segments):
-            seg_df = np.diff(seg.indptr)
-            if self.dead is not None:
-                dead = self.dead[self.offsets[i] : self.offsets[i + 1]]
-                if dead.any() and len(seg.doc_ids):
-                    # Documents marked dead no longer count towards any term's frequency.
-                    held = seg_df > 0
-                    gone = np.add.reduceat(
-                        dead[seg.doc_ids].astype(np.int64), seg.indptr[:-1][held]
-                    )
-                    seg_df = seg_df.copy()
-                    seg_df[held] -= gone
+            counts = None
+            if self.counts is not None:
+                counts = self.counts[self.offsets[i] : self.offsets[i + 1]].astype(np.int64)
+            seg_df = seg.doc_freqs(None if counts is None or (counts == 1).all() else counts)
             df[: len(seg_df)] += seg_df
         return df
 
@@ -242,20 +301,28 @@ class BM25:
             # Looking each one up would cost more than scoring them all.
             return self.get_scores(query)[docs]
         scores = np.zeros(len(docs))
+        if len(self.segments) == 1:
+            parts = [(self.segments[0], slice(None), docs)]
+        else:
+            seg_of = np.searchsorted(self.offsets, docs, side="right") - 1
+            parts = []
+            for i, seg in enumerate(self.segments):
+                mine = np.flatnonzero(seg_of == i)
+                parts.append((seg, mine, docs[mine] - self.offsets[i]))
         for term in query:
             term_id = self.vocab.get(term)
             if term_id is None:
                 continue
             if self.params.variant == "plus":
                 scores += self.term_idf(term) * self.params.delta
-            ids, tfs = self._raw(term_id)
-            at = np.searchsorted(ids, docs)
-            found = at < len(ids)
-            found[found] = ids[at[found]] == docs[found]
-            hit = at[found]
-            scores[found] += _weights(
-                self.params, self.idf[term_id], tfs[hit].astype(np.float64), self.norm[ids[hit]]
-            )
+            tf = np.zeros(len(docs))
+            for seg, at, local in parts:
+                tf[at] = seg.frequencies(term_id, local)
+            if self.dead is not None:
+                tf[self.dead[docs]] = 0
+            held = np.flatnonzero(tf)
+            norm = self.norm[docs[held]]
+            scores[held] += _weights(self.params, self.idf[term_id], tf[held], norm)
         return scores
 
 
@@ -311,25 +378,73 @@ def _weights(p: BM25Params, idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -
 
 @dataclass(frozen=True)
 class Field:
-    """One index and how much its score counts in the sum."""
+    """One index and how much its score counts in the sum.
+
+    With `starts`, the index's ids are groups of consecutive documents (see BM25): group i
+    holds documents starts[i] to starts[i + 1] - 1.
+    """
 
     index: BM25
     weight: float = 1.0
+    starts: np.ndarray | None = None
+
+    @property
+    def n_docs(self) -> int:
+        """Document ids run below this, the dead ones' included."""
+        return self.index.n_docs if self.starts is None else int(self.starts[-1])
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """How many documents each group holds."""
+        assert self.starts is not None
+        return np.diff(self.starts)
+
+    @cached_property
+    def owner(self) -> np.ndarray:
+        """The group of each document."""
+        return np.repeat(np.arange(len(self.sizes), dtype=np.int32), self.sizes)
+
+    def ids(self, docs: np.ndarray) -> np.ndarray:
+        """The index's ids of documents."""
+        return docs if self.starts is None else self.owner[docs]
+
+    def members(self, ids: np.ndarray) -> np.ndarray:
+        """The documents of the index's ids (sorted ids give sorted documents)."""
+        if self.starts is None:
+            return ids
+        first, sizes = self.starts[ids], self.sizes[ids]
+        ends = np.cumsum(sizes)
+        return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(first - ends + sizes, sizes)
+
+    def docs(self, term: str) -> np.ndarray:
+        """Sorted ids of the live documents holding the term."""
+        return self.members(self.index.docs(term))
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The live documents holding the term, and the term's score in each."""
+        found = self.index.postings(term)
+        if found is None or self.starts is None:
+            return found
+        ids, weights = found
+        return self.members(ids), np.repeat(weights, self.sizes[ids])
+
+    def scores(self, query: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        return self.weight * self.index.score_docs(query, self.ids(docs))
 
 
 def combined_scores(fields: Sequence[Field], query: Sequence[str], docs: np.ndarray) -> np.ndarray:
     total = np.zeros(len(docs))
     for f in fields:
-        total += f.weight * f.index.score_docs(query, docs)
+        total += f.scores(query, docs)
     return total
 
 
 def matched_docs(fields: Sequence[Field], query: Sequence[str]) -> np.ndarray:
     """Sorted ids of the documents holding at least one query term in some field."""
-    parts = [d for f in fields for t in set(query) if len(d := f.index.docs(t))]
+    parts = [d for f in fields for t in set(query) if len(d := f.docs(t))]
     if not parts:
         return np.zeros(0, dtype=np.int64)
-    n = fields[0].index.n_docs
+    n = fields[0].n_docs
     if sum(len(p) for p in parts) > n // 8:
         mask = np.zeros(n, dtype=bool)
         for p in parts:
@@ -348,6 +463,49 @@ def best(docs: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.n
     return docs[order], scores[order]
 
 
+class _Groups:
+    """A grouped field's exact score for every group, for one query: groups are few (one
+    per section), so scoring them all costs little, and a word in every section's context
+    then needs no bound at all."""
+
+    def __init__(self, f: Field, query: Sequence[str], within: np.ndarray | None) -> None:
+        self.field = f
+        self.scores = f.weight * f.index.get_scores(query)
+        alive = np.ones(len(self.scores), bool) if f.index.dead is None else ~f.index.dead
+        if within is not None:
+            alive &= np.bincount(f.owner[within], minlength=len(alive)) > 0
+        self.alive = alive
+        self.within = within
+        self.most = float(self.scores.max(initial=0.0, where=alive))
+
+    def above(self, floor: float, size: int) -> tuple[np.ndarray, float]:
+        """The documents of the groups scoring above `floor`, the best of them when they
+        hold more than `size` documents; and the most any group left out scores."""
+        f = self.field
+        over = self.alive & (self.scores > floor)
+        ids = np.flatnonzero(over)
+        rest = float(self.scores.max(initial=0.0, where=self.alive & ~over))
+        if f.sizes[ids].sum() > size:
+            order = ids[np.argsort(-self.scores[ids], kind="stable")]
+            taken = int(np.searchsorted(np.cumsum(f.sizes[order]), size, side="right"))
+            ids = np.sort(order[:taken])
+            rest = max(rest, float(self.scores[order[taken]]))
+        docs = f.members(ids)
+        if self.within is not None:
+            docs = docs[present_sorted(docs, self.within)]
+        return docs, rest
+
+    def of(self, docs: np.ndarray) -> np.ndarray:
+        return self.scores[self.field.owner[docs]]
+
+
+def _mth(values: np.ndarray, m: int) -> float:
+    """The m-th largest value; -inf when there are fewer."""
+    if len(values) < m:
+        return -np.inf
+    return float(np.partition(values, len(values) - m)[len(values) - m])
+
+
 def top(
     fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -355,11 +513,12 @@ def top(
 
     Postings of common words are long, and touching them all for every query is what makes
     BM25 slow on a big corpus. So the candidates are the documents holding a rarer query
-    word, and for each common one the documents it gives most to. What the rare words and
-    those best documents give is known at once; what a common word gives a candidate
-    outside its best is at most that word's bound. Only candidates whose best case reaches
-    the m-th worst case are scored in full. Any other document gets at most the sum of the
-    common words' bounds; when the m-th candidate beats that sum, nobody else can get in.
+    word, for each common one the documents it gives most to, and the documents of the
+    best groups of a grouped field (scored exactly, see `_Groups`). What the rare words,
+    those best documents and the groups give is known at once; what a common word gives a
+    candidate outside its best is at most that word's bound. Only candidates whose best
+    case reaches the m-th worst case are scored in full. Any other document gets at most
+    the sum of the bounds; when the m-th candidate beats that sum, nobody else can get in.
     Otherwise (BM25+, where every document scores, or too few candidates) every match is
     scored. `within` (sorted ids) limits the answer to those documents.
     """
@@ -370,12 +529,15 @@ def top(
         keep = present_sorted(docs, within)
         return docs[keep], weights[keep]
 
+    plain = [f for f in fields if f.starts is None]
     n = fields[0].index.n_live if fields else 0
     plus = any(f.index.params.variant == "plus" for f in fields)
-    for level in range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS)):
+    levels = range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS))
+    grouped = [] if plus else [_Groups(f, query, within) for f in fields if f.starts is not None]
+    for level in levels:
         known: list[tuple[np.ndarray, np.ndarray, float]] = []
         outside = 0.0
-        for f in fields:
+        for f in plain:
             for term in query:
                 df = f.index.doc_freq(term)
                 if df > n * COMMON_SHARE:
@@ -385,27 +547,42 @@ def top(
                 elif df:
                     docs, weights = f.index.postings(term)
                     known.append((*limit(docs, weights * f.weight), 0.0))
-        if not known:
-            break
-        candidates = unique_counts(np.concatenate([d for d, _, _ in known]))[0].astype(np.int64)
-        if len(candidates) < m:
-            break
+        parts = [d for d, _, _ in known]
+        candidates = unique_counts(np.concatenate(parts))[0] if parts else np.zeros(0, np.int64)
         low = np.zeros(len(candidates))
         high = np.full(len(candidates), outside)
         for docs, weights, rest in known:
             at = np.searchsorted(candidates, docs)
             low[at] += weights
             high[at] -= rest
+        for g in grouped:
+            low += g.of(candidates)
         high += low
+        # A document holding no rare word and in no common word's best gets at most the
+        # common words' bounds and its groups' scores: only groups that could then
+        # beat the m-th best known are worth adding.
+        if grouped:
+            floor = _mth(low, m)
+            most = sum(g.most for g in grouped)
+            size = IMPACT_DOCS[level]
+            added = [g.above(floor - outside - (most - g.most), size) for g in grouped]
+            extra = unique_counts(np.concatenate([d for d, _ in added]))[0]
+            extra = extra[~present_sorted(extra, candidates)]
+            extra_low = sum(g.of(extra) for g in grouped)
+            candidates = np.concatenate([candidates, extra])
+            low = np.concatenate([low, extra_low])
+            high = np.concatenate([high, extra_low + outside])
+            outside += sum(rest for _, rest in added)
+        if len(candidates) < max(m, 1):
+            break
         hopeful = candidates
-        if all(f.index.term_idf(t) >= 0 for f in fields for t in query):
+        if all(f.index.term_idf(t) >= 0 for f in plain for t in query):
             # What is known is then a floor too. Sums in another order than the exact
             # scores: a little slack for rounding.
-            floor = np.partition(low, len(low) - m)[len(low) - m] - SLACK * (1 + abs(outside))
-            hopeful = candidates[high >= floor]
+            hopeful = candidates[high >= _mth(low, m) - SLACK * (1 + abs(outside))]
         scores = combined_scores(fields, query, hopeful)
         best_docs, best_scores = best(hopeful, scores, m)
-        if best_scores[-1] > outside + SLACK * (1 + outside):
+        if best_scores[-1] > outside + SLACK * (1 + abs(outside)):
             return best_docs, best_scores
     docs = matched_docs(fields, query)
     if within is not None:

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 
 from retrieval.arrays import Runs
-from retrieval.bm25 import BM25, BM25Params, Postings, postings_of
+from retrieval.bm25 import BM25, BM25Params, Field, Postings, postings_of
 from retrieval.columns import TextColumn, TextColumnBuilder
 from retrieval.phrases import PhraseIndex
 from retrieval.query import normalize
@@ -44,7 +44,9 @@ class Segment:
     """Paragraphs indexed together once and never changed afterwards: a full build makes
     one segment, and a reload adds one for the files it read. Per paragraph (its position
     is its document id within the segment): `columns` holds rowid, speech, n, heading and
-    damaged; `text` indexes the paragraph, `context` what it stands under."""
+    damaged; `text` indexes the paragraph. `context` indexes what it stands under, once
+    for each run of paragraphs of the same speech and heading: run i holds paragraphs
+    context_starts[i] to context_starts[i + 1] - 1."""
 
     key: str
     speech_ids: tuple[str, ...]
@@ -53,6 +55,7 @@ class Segment:
     texts: TextColumn
     text: Postings
     context: Postings
+    context_starts: np.ndarray
     phrases: PhraseIndex
 
     def __len__(self) -> int:
@@ -78,12 +81,24 @@ class Snapshot:
     text: BM25 = field(init=False, repr=False)
     context: BM25 = field(init=False, repr=False)
     starts: np.ndarray = field(init=False, repr=False)
+    context_starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "text", BM25([s.text for s in self.segments], self.params, self.dead))
-        set_(self, "context", BM25([s.context for s in self.segments], self.params, self.dead))
-        set_(self, "starts", np.cumsum([0] + [len(s) for s in self.segments]))
+        starts = np.cumsum([0] + [len(s) for s in self.segments])
+        runs = [s.context_starts[:-1] + o for s, o in zip(self.segments, starts, strict=False)]
+        context_starts = np.concatenate([*runs, starts[-1:]]).astype(np.int64)
+        live = (~self.dead).astype(np.int64)
+        # How many live paragraphs each context stands for (a dead speech's: none).
+        counts = np.add.reduceat(live, context_starts[:-1]) if len(live) else live
+        set_(self, "starts", starts)
+        set_(self, "context_starts", context_starts)
+        set_(self, "text", BM25([s.text for s in self.segments], self.params, live))
+        set_(self, "context", BM25([s.context for s in self.segments], self.params, counts))
+
+    def fields(self, context_weight: float = 1.0) -> tuple[Field, Field]:
+        """The paragraph's own words, and (weighted) its context's."""
+        return Field(self.text), Field(self.context, context_weight, self.context_starts)
 
     def __len__(self) -> int:
         """Live paragraphs (document ids run higher when some are dead)."""
@@ -279,6 +294,8 @@ def build_segment(
     grams: list[Runs] = []
     text = _Postings(after.text.terms if after else [])
     context = _Postings(after.context.terms if after else [])
+    context_starts: list[int] = []
+    previous: ParagraphRow | None = None
     for rows in chunks:
         first = len(columns.values["rowid"])
         columns.add(rows)
@@ -288,7 +305,16 @@ def build_segment(
         flats.add(flat)
         grams.append(PhraseIndex.chunk_postings(flat, first))
         text.add(source.tokens(plain))
-        context.add(source.tokens(_contexts(rows, speeches)))
+        runs = []
+        for i, row in enumerate(rows):
+            if previous is None or (row.speech_id, row.heading) != (
+                previous.speech_id,
+                previous.heading,
+            ):
+                context_starts.append(first + i)
+                runs.append(row)
+            previous = row
+        context.add(source.tokens(_contexts(runs, speeches)))
     # One index at a time, each dropping its chunks, so they are never all in memory twice.
     phrases = PhraseIndex.from_chunks(flats.build(), grams)
     grams.clear()
@@ -302,6 +328,7 @@ def build_segment(
         texts=texts.build(),
         text=text_postings,
         context=context_postings,
+        context_starts=np.asarray([*context_starts, len(columns.values["rowid"])], dtype=np.int64),
         phrases=phrases,
     )
 

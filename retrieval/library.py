@@ -119,10 +119,10 @@ class Library:
         root, snapshot = self.index_dir, self._engine.snapshot if self._engine else None
         if snapshot is None:
             return
-        for index in (snapshot.text, snapshot.context):
-            threading.Thread(
-                target=index.warm, args=(WARM_TERMS,), name=WARM_THREAD, daemon=True
-            ).start()
+        # The context is scored exactly per section (bm25.top); only the text has bounds.
+        threading.Thread(
+            target=snapshot.text.warm, args=(WARM_TERMS,), name=WARM_THREAD, daemon=True
+        ).start()
         if root is None:
             return
 

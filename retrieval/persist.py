@@ -28,7 +28,7 @@ from retrieval.store import SpeechRow
 
 log = logging.getLogger(__name__)
 
-FORMAT = "4"
+FORMAT = "6"
 SEGMENT_PREFIX = "segments"
 # Smaller arrays are read whole: mapping them saves nothing.
 MAP_BYTES = 1 << 20
@@ -86,6 +86,7 @@ def _save_segment(segment: Segment, previous: Segment | None, scratch: Path) -> 
         **segment.texts.arrays("text"),
         **{f"bm25_text_{k}": v for k, v in segment.text.arrays().items()},
         **{f"bm25_context_{k}": v for k, v in segment.context.arrays().items()},
+        "context_starts": segment.context_starts,
         **segment.phrases.arrays(),
     }
     for name, array in arrays.items():
@@ -140,6 +141,7 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
         texts=TextColumn.from_arrays("text", arrays),
         text=Postings.from_arrays(terms("text"), prefixed("bm25_text_")),
         context=Postings.from_arrays(terms("context"), prefixed("bm25_context_")),
+        context_starts=arrays["context_starts"],
         phrases=PhraseIndex.from_arrays(arrays),
     )
 

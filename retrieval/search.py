@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.bm25 import Field, best, combined_scores, top
+from retrieval.bm25 import best, combined_scores, top
 from retrieval.coverage import passage_coverage, word_weight
 from retrieval.index import Snapshot
 from retrieval.model import Answer, Hit
@@ -48,10 +48,7 @@ class SearchEngine:
         self.snapshot = snapshot
         self.tokenizer = tokenizer
         self.ranking = ranking or Ranking()
-        self.fields = (
-            Field(snapshot.text),
-            Field(snapshot.context, self.ranking.context_weight),
-        )
+        self.fields = snapshot.fields(self.ranking.context_weight)
 
     def search(self, raw: str, k: int = 3, offset: int = 0) -> Answer:
         started = time.perf_counter()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval.bm25 import BM25, BM25Params
+from retrieval.bm25 import BM25, BM25Params, Postings
 
 REFERENCE = {"plus": BM25Plus, "l": BM25L}
 
@@ -27,10 +27,7 @@ def _corpus(seed: int, docs: int, vocab: int) -> list[list[str]]:
 def test_scores_equal_rank_bm25(variant: str, seed: int) -> None:
     docs = _corpus(seed, docs=300, vocab=400)
     params = BM25Params(variant=variant, delta=1.0 if variant == "plus" else 0.5)
-    if variant == "okapi":
-        reference = BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
-    else:
-        reference = REFERENCE[variant](docs, k1=params.k1, b=params.b, delta=params.delta)
+    reference = _reference(docs, params)
     ours = BM25.from_tokens(docs, params)
     rng = random.Random(seed + 100)
     vocab = sorted({w for d in docs for w in d})
@@ -39,6 +36,31 @@ def test_scores_equal_rank_bm25(variant: str, seed: int) -> None:
         expected = reference.get_scores(query)
         got = ours.get_scores(query)
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def _reference(docs: list[list[str]], params: BM25Params) -> BM25Okapi | BM25L | BM25Plus:
+    if params.variant == "okapi":
+        return BM25Okapi(docs, k1=params.k1, b=params.b, epsilon=params.epsilon)
+    return REFERENCE[params.variant](docs, k1=params.k1, b=params.b, delta=params.delta)
+
+
+@pytest.mark.parametrize("variant", ["okapi", "plus", "l"])
+def test_a_group_scores_as_each_of_its_documents_would(variant: str) -> None:
+    """A section's context is indexed once for all its paragraphs (a dead one's for none)."""
+    rng = random.Random(7)
+    groups = _corpus(7, docs=60, vocab=80)
+    sizes = [rng.choice([0, 1, 2, 5, 9]) for _ in groups]
+    params = BM25Params(variant=variant)
+    grouped = BM25([Postings.from_tokens(groups)], params, np.array(sizes))
+    each = [group for group, size in zip(groups, sizes, strict=True) for _ in range(size)]
+    reference = _reference(each, params)
+    owner = np.repeat(np.arange(len(groups)), sizes)
+    vocab = sorted({w for d in groups for w in d})
+    for _ in range(30):
+        query = rng.choices(vocab, k=rng.randint(1, 6))
+        expected = reference.get_scores(query)
+        np.testing.assert_allclose(grouped.get_scores(query)[owner], expected, rtol=1e-9)
+        assert grouped.doc_freq(query[0]) == sum(query[0] in d for d in each)
 
 
 def test_term_in_half_the_documents_gets_zero_idf_in_okapi() -> None:

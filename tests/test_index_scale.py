@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import BUNDLED_CORPUS
 from retrieval import bm25, corpus, index, persist, search
-from retrieval.bm25 import BM25, BM25Params, Field, matched_docs, top
+from retrieval.bm25 import BM25, BM25Params, Field, Postings, matched_docs, top
 from retrieval.index import Snapshot, build_snapshot, token_source
 from retrieval.library import Library
 from retrieval.search import SearchEngine
@@ -46,12 +46,12 @@ def _assert_same(a: Snapshot, b: Snapshot) -> None:
     assert len(a) == len(b)
     assert list(a.rows()) == list(b.rows())
     assert [a.context_text(int(d)) for d in a.live()] == [b.context_text(int(d)) for d in b.live()]
-    for ours, theirs in ((a.text, b.text), (a.context, b.context)):
-        for term in set(ours.terms) | set(theirs.terms):
-            assert ours.doc_freq(term) == theirs.doc_freq(term), term
-            if not theirs.doc_freq(term):
+    for ours, theirs in zip(a.fields(), b.fields(), strict=True):
+        for term in set(ours.index.terms) | set(theirs.index.terms):
+            assert ours.index.doc_freq(term) == theirs.index.doc_freq(term), term
+            if not theirs.index.doc_freq(term):
                 continue
-            assert ours.term_idf(term) == theirs.term_idf(term)
+            assert ours.index.term_idf(term) == theirs.index.term_idf(term)
             (our_docs, our_weights), (their_docs, their_weights) = (
                 ours.postings(term),
                 theirs.postings(term),
@@ -175,6 +175,8 @@ def test_pruned_top_k_equals_sorting_every_score(
         return matched_docs(fields, query)
 
     monkeypatch.setattr(bm25, "matched_docs", spy)
+    # Levels this small make every way of ending out of one level likely here.
+    monkeypatch.setattr(bm25, "IMPACT_DOCS", (100, 1_000, 3_000))
     rng = random.Random(11)
     words = [f"w{i}" for i in range(3000)]
     common = ["工会", "职工", "发展", "工作"]
@@ -182,18 +184,25 @@ def test_pruned_top_k_equals_sorting_every_score(
         rng.choices(words, k=rng.randint(1, 30)) + rng.sample(common, k=rng.randint(0, 4))
         for _ in range(6000)
     ]
-    contexts = [[*rng.sample(common, k=2), f"t{i % 40}"] for i in range(6000)]
+    # Contexts come in runs of documents (a section's paragraphs), indexed once a run.
+    sizes: list[int] = []
+    while sum(sizes) < len(docs):
+        sizes.append(min(rng.randint(1, 60), len(docs) - sum(sizes)))
+    starts = np.cumsum([0, *sizes])
+    contexts = [[*rng.sample(common, k=2), f"t{i % 40}"] for i in range(len(sizes))]
     params = BM25Params(variant=variant)
-    fields = [
-        Field(BM25.from_tokens(docs, params)),
-        Field(BM25.from_tokens(contexts, params), 0.7),
-    ]
+    text = Field(BM25.from_tokens(docs, params))
+    grouped = BM25([Postings.from_tokens(contexts)], params, np.array(sizes))
+    fields = [text, Field(grouped, 0.7, starts)]
+    each = [c for c, size in zip(contexts, sizes, strict=True) for _ in range(size)]
+    one_by_one = [text, Field(BM25.from_tokens(each, params), 0.7)]
     for _ in range(60):
         query = rng.sample(common, k=rng.randint(0, 3)) + rng.choices(words, k=rng.randint(0, 3))
+        query += rng.choice([[], [f"t{rng.randrange(40)}"]])
         m = rng.choice([1, 3, 20])
         found, scores = top(fields, query, m)
-        np.testing.assert_array_equal(found, _ranked_by_sorting(fields, query, m))
-        everything = sum(f.weight * f.index.get_scores(query) for f in fields)
+        np.testing.assert_array_equal(found, _ranked_by_sorting(one_by_one, query, m))
+        everything = sum(f.weight * f.index.get_scores(query) for f in one_by_one)
         np.testing.assert_array_equal(scores, everything[found])
     # The short cut was taken where it may be (BM25+ scores every document, so never),
     # common words' best documents included (more of them than the first level holds).
