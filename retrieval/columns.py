@@ -1,19 +1,55 @@
-"""Columns of text kept as one UTF-8 buffer and offsets: compact, and memory-mappable.
+"""Columns of text kept as one UTF-8 buffer and offsets: compact, and readable from disk.
 
 A million paragraphs as Python strings cost gigabytes and seconds to load; as one buffer
-they cost their bytes, and a saved index maps them from disk, reading only what a query
-touches.
+they cost their bytes, and a saved index reads only the texts a query touches.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 
+class DiskArray:
+    """A saved one-dimensional array read a slice at a time, never mapped.
+
+    Mapping a big file that is read at random pages in far more than is read (the page
+    cache holds it in large folios, and a fault maps a whole one): a few thousand reads
+    of a mapped text buffer made it all resident. Read like this, the pages stay in the
+    page cache, shared and reclaimable, and out of the process's memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb", buffering=0)
+        fmt = np.lib.format
+        version = fmt.read_magic(self._file)
+        header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, self.dtype = header(self._file)
+        self._start = self._file.tell()
+        self._size = shape[0]
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, lo: int, hi: int) -> bytes:
+        """The raw bytes of items lo to hi - 1."""
+        width = self.dtype.itemsize
+        return os.pread(self._file.fileno(), (hi - lo) * width, self._start + lo * width)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        lo, hi, _ = part.indices(self._size)
+        return np.frombuffer(self.read(lo, max(lo, hi)), dtype=self.dtype)
+
+    def __array__(self, dtype: np.dtype | None = None, copy: bool | None = None) -> np.ndarray:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
+
+
 class TextColumn:
-    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+    def __init__(self, data: np.ndarray | DiskArray, offsets: np.ndarray) -> None:
         self.data = data
         self.offsets = offsets
 
@@ -28,20 +64,23 @@ class TextColumn:
 
     @cached_property
     def _view(self) -> memoryview:
+        assert isinstance(self.data, np.ndarray)
         return memoryview(self.data)
 
     def raw(self, i: int) -> bytes:
         bounds = self._bounds
+        if isinstance(self.data, DiskArray):
+            return self.data.read(bounds[i], bounds[i + 1])
         return self._view[bounds[i] : bounds[i + 1]].tobytes()
 
     def __getitem__(self, i: int) -> str:
         return self.raw(i).decode("utf-8")
 
-    def arrays(self, name: str) -> dict[str, np.ndarray]:
+    def arrays(self, name: str) -> dict[str, np.ndarray | DiskArray]:
         return {f"{name}_data": self.data, f"{name}_offsets": self.offsets}
 
     @classmethod
-    def from_arrays(cls, name: str, arrays: dict[str, np.ndarray]) -> TextColumn:
+    def from_arrays(cls, name: str, arrays: dict[str, np.ndarray | DiskArray]) -> TextColumn:
         return cls(arrays[f"{name}_data"], arrays[f"{name}_offsets"])
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.bm25 import BM25Params, Postings
-from retrieval.columns import TextColumn
+from retrieval.columns import DiskArray, TextColumn
 from retrieval.index import Segment, Snapshot
 from retrieval.phrases import PhraseIndex
 from retrieval.store import SpeechRow
@@ -32,6 +32,9 @@ FORMAT = "6"
 SEGMENT_PREFIX = "segments"
 # Smaller arrays are read whole: mapping them saves nothing.
 MAP_BYTES = 1 << 20
+# Arrays only ever read a slice at a time (a paragraph's text, a bigram's documents), and
+# big enough to matter: read from the file as needed, not mapped (see DiskArray).
+READ_BY_SLICES = ("text_data", "gram_docs")
 
 
 def fingerprint(store_fingerprint: str, tokenizer_version: str, params: BM25Params) -> str:
@@ -146,9 +149,11 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
     )
 
 
-def _load_array(path: Path) -> np.ndarray:
+def _load_array(path: Path) -> np.ndarray | DiskArray:
     if path.stat().st_size <= MAP_BYTES:
         return np.load(path)
+    if path.stem in READ_BY_SLICES:
+        return DiskArray(path)
     # A plain read-only view of the mapping: np.memmap's own slicing is several times slower.
     return np.asarray(np.load(path, mmap_mode="r"))
 

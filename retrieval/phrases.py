@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from retrieval.arrays import Runs, intersect_sorted, merge_runs, unique_counts
-from retrieval.columns import TextColumn
+from retrieval.columns import DiskArray, TextColumn
 
 
 def _bigram_codes(text: str) -> np.ndarray:
@@ -21,7 +21,7 @@ def _bigram_codes(text: str) -> np.ndarray:
 
 class PhraseIndex:
     def __init__(
-        self, flat: TextColumn, grams: np.ndarray, indptr: np.ndarray, docs: np.ndarray
+        self, flat: TextColumn, grams: np.ndarray, indptr: np.ndarray, docs: np.ndarray | DiskArray
     ) -> None:
         self.flat = flat
         self.grams = grams
@@ -50,7 +50,7 @@ class PhraseIndex:
         indptr, (docs,) = merge_runs(parts, len(grams), lambda k: np.searchsorted(grams, k))
         return cls(flat, grams, indptr, docs)
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self) -> dict[str, np.ndarray | DiskArray]:
         return {
             **self.flat.arrays("flat"),
             "grams": self.grams,
@@ -59,7 +59,7 @@ class PhraseIndex:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> PhraseIndex:
+    def from_arrays(cls, arrays: dict[str, np.ndarray | DiskArray]) -> PhraseIndex:
         return cls(
             TextColumn.from_arrays("flat", arrays),
             arrays["grams"],

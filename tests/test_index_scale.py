@@ -12,6 +12,7 @@ import pytest
 from bot.config import BUNDLED_CORPUS
 from retrieval import bm25, corpus, index, persist, search
 from retrieval.bm25 import BM25, BM25Params, Field, Postings, matched_docs, top
+from retrieval.columns import DiskArray
 from retrieval.index import Snapshot, build_snapshot, token_source
 from retrieval.library import Library
 from retrieval.search import SearchEngine
@@ -106,7 +107,10 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
     monkeypatch.setattr(persist, "MAP_BYTES", 0)
     again = Library.open(docs, tmp_path / "s.db")
     loaded = again.engine.snapshot
-    assert not loaded.segments[0].texts.data.flags.writeable  # mapped from disk, read-only
+    segment = loaded.segments[0]
+    assert not segment.text.doc_ids.flags.writeable  # mapped from disk, read-only
+    assert isinstance(segment.texts.data, DiskArray)  # read a text at a time
+    assert isinstance(segment.phrases.docs, DiskArray)
     _assert_same(loaded, built)
     assert (
         again.engine.search("全心全意为职工服务").hits
