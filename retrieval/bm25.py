@@ -16,6 +16,8 @@ live documents, so the scores are exactly those of a fresh build.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,9 +30,12 @@ VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
 # found among those holding its rarer terms, and the common terms only add to their scores.
 COMMON_SHARE = 1 / 50
+WHOLE_SHARE = 1 / 20
 # How deep into a common word's best documents a query looks, level by level, before it
 # scores every match.
 IMPACT_DOCS = (1_000, 10_000, 60_000)
+# How many postings (with their scores) an index keeps worked out, the most recent first.
+CACHED_POSTINGS = 4_000_000
 # Relative slack for rounding when bounds summed in one order meet scores summed in another.
 SLACK = 1e-9
 
@@ -199,6 +204,10 @@ class BM25:
         self.avgdl = total / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
         self._impacts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]] = {}
+        self._postings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+        # Questions and the warm-up thread look postings up at once.
+        self._lock = threading.Lock()
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
@@ -217,12 +226,26 @@ class BM25:
     # looking up -------------------------------------------------------------------------
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Sorted ids of the live documents holding the term, and the term's score in each."""
+        """Sorted ids of the live documents holding the term, and the term's score in each
+        (the arrays are shared: not to be changed)."""
         term_id = self.vocab.get(term)
         if term_id is None:
             return None
+        with self._lock:
+            known = self._postings.get(term_id)
+            if known is not None:
+                self._postings.move_to_end(term_id)
+                return known
         docs, tfs = self._raw(term_id)
         weights = _weights(self.params, self.idf[term_id], tfs.astype(np.float64), self.norm[docs])
+        if len(docs) <= CACHED_POSTINGS // 16:
+            # The words of many questions come back again and again (工会, 职工, 发展…).
+            with self._lock:
+                if term_id not in self._postings:
+                    self._postings[term_id] = docs, weights
+                    self._cached += len(docs)
+                while self._cached > CACHED_POSTINGS:
+                    self._cached -= len(self._postings.popitem(last=False)[1][0])
         return docs, weights
 
     def _raw(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -534,13 +557,21 @@ def top(
     plus = any(f.index.params.variant == "plus" for f in fields)
     levels = range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS))
     grouped = [] if plus else [_Groups(f, query, within) for f in fields if f.starts is not None]
+    # The rarer words' documents are all taken, as many as make up a common word's share.
+    whole: set[tuple[int, str]] = set()
+    for f in plain:
+        taken = 0
+        for df, term in sorted((f.index.doc_freq(t), t) for t in set(query)):
+            taken += df
+            if df <= n * COMMON_SHARE or taken <= n * WHOLE_SHARE:
+                whole.add((id(f), term))
     for level in levels:
         known: list[tuple[np.ndarray, np.ndarray, float]] = []
         outside = 0.0
         for f in plain:
             for term in query:
                 df = f.index.doc_freq(term)
-                if df > n * COMMON_SHARE:
+                if (id(f), term) not in whole:
                     docs, weights, rest = f.index.impact(term, level)
                     known.append((*limit(docs, weights * f.weight), f.weight * rest))
                     outside += f.weight * rest
