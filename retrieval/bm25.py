@@ -24,6 +24,8 @@ from functools import cached_property
 
 import numpy as np
 
+from retrieval.accumulate import VARIANTS as SUMMED
+from retrieval.accumulate import Part, best_matches
 from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
 
 VARIANTS = ("okapi", "plus", "l")
@@ -33,7 +35,10 @@ COMMON_SHARE = 1 / 50
 WHOLE_SHARE = 1 / 20
 # How deep into a common word's best documents a query looks, level by level, before it
 # scores every match.
-IMPACT_DOCS = (1_000, 10_000, 60_000)
+IMPACT_DOCS = (1_000,)
+# Above this many postings to walk (about 10 ms of summing every match, accumulate.py, on
+# this machine), a question goes straight to summing.
+SUM_ALL = 2_000_000
 # How many postings (with their scores) an index keeps worked out, the most recent first.
 CACHED_POSTINGS = 4_000_000
 # Relative slack for rounding when bounds summed in one order meet scores summed in another.
@@ -144,6 +149,25 @@ class Postings:
         lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
         return self.doc_ids[lo:hi], self.tfs[lo:hi]
 
+    def walked(self, term_id: int) -> int:
+        """How many entries the term has as stored (see `stored`)."""
+        if term_id in self._rows:
+            return len(self)
+        return (
+            0
+            if term_id >= len(self.terms)
+            else int(self.indptr[term_id + 1] - self.indptr[term_id])
+        )
+
+    def stored(self, term_id: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The term's documents and frequencies as stored; with dense (True), no documents
+        and a frequency for every document."""
+        row = self._rows.get(term_id)
+        if row is not None:
+            return self.doc_ids[:0], self.dense[row], True
+        docs, tfs = self.span(term_id)
+        return docs, tfs, False
+
     def frequencies(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """The term's frequency in each of the (sorted) documents, 0 where absent."""
         row = self._rows.get(term_id)
@@ -238,6 +262,7 @@ class BM25:
                 return known
         docs, tfs = self._raw(term_id)
         weights = _weights(self.params, self.idf[term_id], tfs.astype(np.float64), self.norm[docs])
+        docs = docs.astype(np.int32, copy=False)
         if len(docs) <= CACHED_POSTINGS // 16:
             # The words of many questions come back again and again (工会, 职工, 发展…).
             with self._lock:
@@ -261,6 +286,14 @@ class BM25:
             live = ~self.dead[docs]
             docs, tfs = docs[live], tfs[live]
         return docs, tfs
+
+    def work(self, term: str) -> int:
+        """How many postings summing up the term's scores walks: a dense row walks every
+        document of its segment."""
+        term_id = self.vocab.get(term)
+        if term_id is None:
+            return 0
+        return sum(seg.walked(term_id) for seg in self.segments)
 
     def doc_freq(self, term: str) -> int:
         term_id = self.vocab.get(term)
@@ -297,13 +330,28 @@ class BM25:
             self._impacts[term_id, level] = known
         return known
 
-    def warm(self, terms: int) -> None:
-        """Work out the first impact level of the most frequent terms, which questions
-        need most, so the first questions after a start or a reload do not wait for it."""
+    def warm(self) -> None:
+        """Work out the first impact level of every common term (a few kilobytes each),
+        most frequent first, so that questions after a start or a reload do not wait."""
         n = self.n_live
-        for term_id in np.argsort(-self.df, kind="stable")[:terms].tolist():
-            if self.df[term_id] > n * COMMON_SHARE:
-                self.impact(self.terms[term_id])
+        for term_id in np.argsort(-self.df, kind="stable").tolist():
+            if self.df[term_id] <= n * COMMON_SHARE:
+                break
+            self.impact(self.terms[term_id])
+
+    def parts(self, query: Sequence[str]) -> tuple[list[Part], np.ndarray]:
+        """The query words' postings as stored, segment by segment (see accumulate.Part),
+        and each word's IDF by its place in the query."""
+        parts, idf = [], []
+        for term in query:
+            term_id = self.vocab.get(term)
+            if term_id is None:
+                continue
+            for seg, first in zip(self.segments, self.offsets.tolist(), strict=False):
+                docs, tfs, dense = seg.stored(term_id)
+                parts.append(Part(len(idf), first, docs, tfs, dense))
+            idf.append(self.idf[term_id])
+        return parts, np.array(idf)
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
@@ -509,10 +557,16 @@ class _Groups:
         ids = np.flatnonzero(over)
         rest = float(self.scores.max(initial=0.0, where=self.alive & ~over))
         if f.sizes[ids].sum() > size:
+            if len(ids) > size:
+                # Every group holds a document: the best `size` of them are enough.
+                split = np.argpartition(-self.scores[ids], size)
+                rest = max(rest, float(self.scores[ids[split[size]]]))
+                ids = ids[split[:size]]
             order = ids[np.argsort(-self.scores[ids], kind="stable")]
             taken = int(np.searchsorted(np.cumsum(f.sizes[order]), size, side="right"))
             ids = np.sort(order[:taken])
-            rest = max(rest, float(self.scores[order[taken]]))
+            if taken < len(order):
+                rest = max(rest, float(self.scores[order[taken]]))
         docs = f.members(ids)
         if self.within is not None:
             docs = docs[present_sorted(docs, self.within)]
@@ -555,7 +609,10 @@ def top(
     plain = [f for f in fields if f.starts is None]
     n = fields[0].index.n_live if fields else 0
     plus = any(f.index.params.variant == "plus" for f in fields)
-    levels = range(0 if not plus else len(IMPACT_DOCS), len(IMPACT_DOCS))
+    # The bounds seldom settle a question made of common words only, and trying costs as
+    # much as summing every match: those are summed at once.
+    work = sum(f.index.work(t) for f in plain for t in query)
+    levels = range(0 if not plus and work <= SUM_ALL else len(IMPACT_DOCS), len(IMPACT_DOCS))
     grouped = [] if plus else [_Groups(f, query, within) for f in fields if f.starts is not None]
     # The rarer words' documents are all taken, as many as make up a common word's share.
     whole: set[tuple[int, str]] = set()
@@ -604,8 +661,9 @@ def top(
             low = np.concatenate([low, extra_low])
             high = np.concatenate([high, extra_low + outside])
             outside += sum(rest for _, rest in added)
-        if len(candidates) < max(m, 1):
-            break
+        if len(candidates) < max(m, 1) or _mth(high, m) <= outside + SLACK * (1 + abs(outside)):
+            # Even the best cases cannot beat the bound: no use scoring them.
+            continue
         hopeful = candidates
         if all(f.index.term_idf(t) >= 0 for f in plain for t in query):
             # What is known is then a floor too. Sums in another order than the exact
@@ -615,6 +673,41 @@ def top(
         best_docs, best_scores = best(hopeful, scores, m)
         if best_scores[-1] > outside + SLACK * (1 + abs(outside)):
             return best_docs, best_scores
+    return _every_match(fields, query, m, within)
+
+
+def _every_match(
+    fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The m best of every matching document, each one scored."""
+    plain = [f for f in fields if f.starts is None]
+    grouped = [f for f in fields if f.starts is not None]
+    compiled = len(plain) == 1 and len(grouped) <= 1
+    if compiled and all(f.index.params.variant in SUMMED for f in fields):
+        text = plain[0]
+        parts, idf = text.index.parts(query)
+        groups = None
+        if grouped:
+            g = grouped[0]
+            held = np.zeros(len(g.sizes), dtype=bool)
+            for t in set(query):
+                held[g.index.docs(t)] = True
+            groups = (g.owner, g.weight * g.index.get_scores(query), held)
+        if all(part.tfs.dtype == np.uint8 for part in parts):
+            p = text.index.params
+            index = text.index
+            docs = best_matches(
+                parts,
+                idf,
+                (p.variant, p.k1, p.delta),
+                index.norm,
+                index.dead,
+                text.weight,
+                m,
+                groups,
+                within,
+            )
+            return best(docs, combined_scores(fields, query, docs), m)
     docs = matched_docs(fields, query)
     if within is not None:
         docs = docs[present_sorted(docs, within)]

@@ -12,7 +12,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from retrieval import persist
+from retrieval import accumulate, persist, phrases
 from retrieval.bm25 import BM25Params
 from retrieval.corpus import Progress, sync
 from retrieval.index import Snapshot, build_snapshot, update_snapshot
@@ -23,9 +23,16 @@ from retrieval.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
-# How many of the most frequent terms a new snapshot prepares for questions in advance.
-WARM_TERMS = 300
+# The thread that prepares a new snapshot's common terms for questions (BM25.warm).
 WARM_THREAD = "warm-index"
+
+
+def _warm(snapshot: Snapshot) -> None:
+    """Compile the search's loops and prepare the common terms (the context is scored
+    exactly per section, bm25.top: only the text has bounds)."""
+    accumulate.warm()
+    phrases.warm()
+    snapshot.text.warm()
 
 
 class Library:
@@ -119,10 +126,7 @@ class Library:
         root, snapshot = self.index_dir, self._engine.snapshot if self._engine else None
         if snapshot is None:
             return
-        # The context is scored exactly per section (bm25.top); only the text has bounds.
-        threading.Thread(
-            target=snapshot.text.warm, args=(WARM_TERMS,), name=WARM_THREAD, daemon=True
-        ).start()
+        threading.Thread(target=_warm, args=(snapshot,), name=WARM_THREAD, daemon=True).start()
         if root is None:
             return
 

@@ -9,6 +9,7 @@ then checked for the phrase itself, so the answer is exact, never a bigram coinc
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from retrieval.arrays import Runs, intersect_sorted, merge_runs, unique_counts
 from retrieval.columns import DiskArray, TextColumn
@@ -79,10 +80,8 @@ class PhraseIndex:
         if not needle:
             return np.zeros(0, dtype=np.int64)
         if len(needle) == 1:
-            data = needle.encode("utf-8")
-            return np.array(
-                [i for i in range(len(self.flat)) if data in self.flat.raw(i)], dtype=np.int64
-            )
+            every = np.arange(len(self.flat), dtype=np.int64)
+            return every[self._containing(needle, every)]
         lists = sorted((self._postings(int(c)) for c in _bigram_codes(needle)), key=len)
         found = lists[0]
         for postings in lists[1:]:
@@ -93,6 +92,44 @@ class PhraseIndex:
         """Which of the candidate documents really contain the needle."""
         if len(needle) <= 2:
             return np.ones(len(docs), dtype=bool)
-        data = needle.encode("utf-8")
-        raw = self.flat.raw
-        return np.fromiter((data in raw(i) for i in docs.tolist()), dtype=bool, count=len(docs))
+        return self._containing(needle, docs)
+
+    def _containing(self, needle: str, docs: np.ndarray) -> np.ndarray:
+        data = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
+        flat = self.flat
+        return _holding(_fixed(flat.data), flat.offsets, docs.astype(np.int64, copy=False), data)
+
+
+@njit(cache=True)
+def _holding(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, needle: np.ndarray):
+    """Which documents' bytes hold the needle's. A match of UTF-8 bytes is a match of
+    characters (no character's bytes begin inside another's). Compiled: a check costs a
+    fraction of a microsecond, and a common keyword has tens of thousands to check."""
+    out = np.zeros(len(docs), dtype=np.bool_)
+    n = len(needle)
+    for k in range(len(docs)):
+        at, last = offsets[docs[k]], offsets[docs[k] + 1] - n
+        while at <= last:
+            if data[at] == needle[0]:
+                j = 1
+                while j < n and data[at + j] == needle[j]:
+                    j += 1
+                if j == n:
+                    out[k] = True
+                    break
+            at += 1
+    return out
+
+
+def warm() -> None:
+    """Compile the phrase check (or load it from numba's cache), as accumulate.warm."""
+    nothing = np.zeros(4, dtype=np.uint8)
+    _holding(_fixed(nothing), np.array([0, 4]), np.zeros(1, dtype=np.int64), nothing[:3].copy())
+
+
+def _fixed(data: np.ndarray) -> np.ndarray:
+    """A read-only view: texts built here and texts mapped from disk then have one type,
+    and the check is compiled once."""
+    view = data.view()
+    view.flags.writeable = False
+    return view

@@ -8,11 +8,20 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS
+from retrieval import accumulate, phrases
 from retrieval.index import token_source
 from retrieval.library import Library
 from retrieval.search import SearchEngine
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled() -> None:
+    """The search's compiled loops, compiled before any test times an answer (on a clean
+    checkout numba compiles them once, in seconds, and caches them)."""
+    accumulate.warm()
+    phrases.warm()
 
 
 @pytest.fixture(scope="session")

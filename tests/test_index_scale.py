@@ -63,7 +63,12 @@ def _assert_same(a: Snapshot, b: Snapshot) -> None:
         assert _rowids(a, a.containing(needle)) == _rowids(b, b.containing(needle))
 
 
-def test_an_updated_snapshot_equals_a_fresh_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sum_all", [bm25.SUM_ALL, -1])
+def test_an_updated_snapshot_equals_a_fresh_build(
+    tmp_path: Path, sum_all: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # -1: every question summed over all its matches, segments and dead documents too.
+    monkeypatch.setattr(bm25, "SUM_ALL", sum_all)
     docs = tmp_path / "corpus"
     _write_speeches(docs, 16, seed=1)
     library = Library(docs, Store(tmp_path / "s.db"))
@@ -162,25 +167,35 @@ def test_parsing_and_tokenising_on_every_core_give_the_serial_result(
     _assert_same(parallel.engine.snapshot, serial.engine.snapshot)
 
 
-def _ranked_by_sorting(fields: list[Field], query: list[str], m: int) -> np.ndarray:
+def _ranked_by_sorting(
+    fields: list[Field], query: list[str], m: int, within: np.ndarray | None = None
+) -> np.ndarray:
     scores = sum(f.weight * f.index.get_scores(query) for f in fields)
     docs = matched_docs(fields, query)
+    if within is not None:
+        docs = np.intersect1d(docs, within)
     return docs[np.argsort(-scores[docs], kind="stable")][:m]
 
 
+@pytest.mark.parametrize("route", ["bounds", "sum"])
 @pytest.mark.parametrize("variant", ["okapi", "plus", "l"])
 def test_pruned_top_k_equals_sorting_every_score(
-    variant: str, monkeypatch: pytest.MonkeyPatch
+    variant: str, route: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    everyone: list[int] = []
+    """Both ways to the m best — bounds first (and summing every match when they do not
+    settle), or summing every match at once — give what sorting every score gives."""
+    ways = {"levels": 0, "summed": 0, "dense": 0}
+    for name, target in (("summed", "best_matches"), ("dense", "matched_docs")):
+        original = getattr(bm25, target)
 
-    def spy(fields: list[Field], query: list[str]) -> np.ndarray:
-        everyone.append(1)
-        return matched_docs(fields, query)
+        def counted(*args: object, _name: str = name, _original=original) -> object:
+            ways[_name] += 1
+            return _original(*args)
 
-    monkeypatch.setattr(bm25, "matched_docs", spy)
-    # Levels this small make every way of ending out of one level likely here.
-    monkeypatch.setattr(bm25, "IMPACT_DOCS", (100, 1_000, 3_000))
+        monkeypatch.setattr(bm25, target, counted)
+    monkeypatch.setattr(bm25, "SUM_ALL", 10**12 if route == "bounds" else -1)
+    # Common words' best documents few enough that the bounds sometimes do not settle.
+    monkeypatch.setattr(bm25, "IMPACT_DOCS", (50,))
     rng = random.Random(11)
     words = [f"w{i}" for i in range(3000)]
     common = ["工会", "职工", "发展", "工作"]
@@ -200,18 +215,24 @@ def test_pruned_top_k_equals_sorting_every_score(
     fields = [text, Field(grouped, 0.7, starts)]
     each = [c for c, size in zip(contexts, sizes, strict=True) for _ in range(size)]
     one_by_one = [text, Field(BM25.from_tokens(each, params), 0.7)]
+    some = np.array(sorted(rng.sample(range(len(docs)), 1500)))
     for _ in range(60):
         query = rng.sample(common, k=rng.randint(0, 3)) + rng.choices(words, k=rng.randint(0, 3))
-        query += rng.choice([[], [f"t{rng.randrange(40)}"]])
+        query += rng.choice([[], [f"t{rng.randrange(40)}"], [common[0]]])
         m = rng.choice([1, 3, 20])
-        found, scores = top(fields, query, m)
-        np.testing.assert_array_equal(found, _ranked_by_sorting(one_by_one, query, m))
         everything = sum(f.weight * f.index.get_scores(query) for f in one_by_one)
-        np.testing.assert_array_equal(scores, everything[found])
-    # The short cut was taken where it may be (BM25+ scores every document, so never),
-    # common words' best documents included (more of them than the first level holds).
-    assert len(everyone) == 60 if variant == "plus" else len(everyone) < 40
-    assert max(f.index.doc_freq("工会") for f in fields) > bm25.IMPACT_DOCS[0]
+        for within in (None, some):
+            found, scores = top(fields, query, m, within)
+            np.testing.assert_array_equal(found, _ranked_by_sorting(one_by_one, query, m, within))
+            np.testing.assert_array_equal(scores, everything[found])
+    if variant == "plus":
+        # BM25+ gives every document something for every word: every match is scored.
+        assert ways["dense"] == 120 and ways["summed"] == 0
+    elif route == "sum":
+        assert ways["summed"] == 120 and ways["dense"] == 0
+    else:
+        # The bounds settled most queries; the others were summed, none scored in numpy.
+        assert 0 < ways["summed"] < 60 and ways["dense"] == 0
 
 
 def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
