@@ -30,10 +30,16 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def present_sorted(values: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """Which of `values` are in `among`, both sorted and distinct: a binary search per
-    value, not a sort of both."""
+    """Which of `values` are in `among`, both sorted and distinct non-negative integers: a
+    binary search per value, not a sort of both; or, when both are long and dense, a
+    mark per possible value (a binary search per value costs more than that then)."""
     if not len(values) or not len(among):
         return np.zeros(len(values), dtype=bool)
+    top = int(max(values[-1], among[-1])) + 1
+    if len(values) * np.log2(len(among) + 1) > 4 * (len(values) + len(among)) + top // 8:
+        marked = np.zeros(top, dtype=bool)
+        marked[among] = True
+        return marked[values]
     at = np.minimum(np.searchsorted(among, values), len(among) - 1)
     return among[at] == values
 

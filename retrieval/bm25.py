@@ -353,6 +353,17 @@ class BM25:
             idf.append(self.idf[term_id])
         return parts, np.array(idf)
 
+    def scores_and_holders(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """get_scores (not for BM25+), and which documents hold a query term, in one pass."""
+        scores = np.zeros(self.n_docs)
+        held = np.zeros(self.n_docs, dtype=bool)
+        for term in query:
+            post = self.postings(term)
+            if post is not None:
+                scores[post[0]] += post[1]
+                held[post[0]] = True
+        return scores, held
+
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
         scores = np.zeros(self.n_docs)
@@ -613,7 +624,7 @@ def top(
     # much as summing every match: those are summed at once.
     work = sum(f.index.work(t) for f in plain for t in query)
     levels = range(0 if not plus and work <= SUM_ALL else len(IMPACT_DOCS), len(IMPACT_DOCS))
-    grouped = [] if plus else [_Groups(f, query, within) for f in fields if f.starts is not None]
+    grouped = [_Groups(f, query, within) for f in fields if f.starts is not None and levels]
     # The rarer words' documents are all taken, as many as make up a common word's share.
     whole: set[tuple[int, str]] = set()
     for f in plain:
@@ -689,10 +700,8 @@ def _every_match(
         groups = None
         if grouped:
             g = grouped[0]
-            held = np.zeros(len(g.sizes), dtype=bool)
-            for t in set(query):
-                held[g.index.docs(t)] = True
-            groups = (g.owner, g.weight * g.index.get_scores(query), held)
+            scores, held = g.index.scores_and_holders(query)
+            groups = (g.owner, g.weight * scores, held)
         if all(part.tfs.dtype == np.uint8 for part in parts):
             p = text.index.params
             index = text.index
