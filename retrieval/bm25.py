@@ -32,12 +32,15 @@ VARIANTS = ("okapi", "plus", "l")
 # A term in more than this share of the documents is "common": a query's top documents are
 # found among those holding its rarer terms, and the common terms only add to their scores.
 COMMON_SHARE = 1 / 50
+# The rarest common words are taken whole too, as long as all taken whole hold no more than
+# this share of the documents.
 WHOLE_SHARE = 1 / 20
 # How deep into a common word's best documents a query looks, level by level, before it
-# scores every match.
+# sums every match. Deeper levels (10,000, 60,000) cost as much as summing at 1M.
 IMPACT_DOCS = (1_000,)
-# Above this many postings to walk (about 10 ms of summing every match, accumulate.py, on
-# this machine), a question goes straight to summing.
+# Above this many postings to walk (about 5 ms of summing every match, accumulate.py, on
+# this machine's two cores), a question goes straight to summing: its words are all
+# common, and the bounds seldom settle such a question (measured with bench/bench.py).
 SUM_ALL = 2_000_000
 # How many postings (with their scores) an index keeps worked out, the most recent first.
 CACHED_POSTINGS = 4_000_000
