@@ -90,6 +90,7 @@ def _make_room(
 def _best_range(
     lo_doc: int,
     hi_doc: int,
+    m: int,
     doc_parts,
     tf_parts,
     part_word: np.ndarray,
@@ -107,8 +108,7 @@ def _best_range(
     group_held: np.ndarray,
     within: np.ndarray,
     use_within: bool,
-    m: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The documents lo_doc to hi_doc - 1 that may be among the m best of them, with
     their scores."""
     n_parts = len(tf_parts)
@@ -207,58 +207,17 @@ def _best_range(
 
 
 @njit(parallel=True, cache=True)
-def _best(
-    doc_parts,
-    tf_parts,
-    part_word,
-    part_first,
-    part_dense,
-    idf,
-    variant,
-    k1,
-    delta,
-    norm,
-    dead,
-    text_weight,
-    owner,
-    group_scores,
-    group_held,
-    within,
-    use_within,
-    m,
-    chunks,
-):
+def _best(chunks: int, m: int, n_docs: int, *query) -> np.ndarray:
     """Sorted ids of the documents that may be among the m best: the ids split in
-    chunks, one a core, each keeping its own best; the best of all are among those."""
-    n_docs = len(norm)
+    chunks, one a core, each keeping its own best; the best of all are among those.
+    `query` is what _best_range takes after m."""
     step = (n_docs + chunks - 1) // chunks
     found_docs = np.empty((chunks, max(step, 1)), dtype=np.int64)
     found_scores = np.empty((chunks, max(step, 1)))
     counts = np.zeros(chunks, dtype=np.int64)
     for c in prange(chunks):
         lo, hi = min(c * step, n_docs), min((c + 1) * step, n_docs)
-        docs, scores = _best_range(
-            lo,
-            hi,
-            doc_parts,
-            tf_parts,
-            part_word,
-            part_first,
-            part_dense,
-            idf,
-            variant,
-            k1,
-            delta,
-            norm,
-            dead,
-            text_weight,
-            owner,
-            group_scores,
-            group_held,
-            within,
-            use_within,
-            m,
-        )
+        docs, scores = _best_range(lo, hi, m, *query)
         counts[c] = len(docs)
         found_docs[c, : len(docs)] = docs
         found_scores[c, : len(docs)] = scores
@@ -308,6 +267,9 @@ def best_matches(
     variant, k1, delta = params
     with _ONE_AT_A_TIME:
         return _best(
+            get_num_threads(),
+            m,
+            len(norm),
             doc_parts,
             tf_parts,
             np.array([part.place for part in parts], dtype=np.int64),
@@ -325,8 +287,6 @@ def best_matches(
             _fixed(held, np.bool_),
             _fixed(np.zeros(0) if within is None else within, np.int64),
             within is not None,
-            m,
-            get_num_threads(),
         )
 
 
