@@ -23,15 +23,20 @@ from retrieval.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 
-# The thread that prepares a new snapshot's common terms for questions (BM25.warm).
+# The thread that prepares a new snapshot for questions (see _warm).
 WARM_THREAD = "warm-index"
+# From this many paragraphs on, the search's compiled loops are compiled in advance.
+COMPILE_IN_ADVANCE = 20_000
 
 
 def _warm(snapshot: Snapshot) -> None:
-    """Compile the search's loops and prepare the common terms (the context is scored
-    exactly per section, bm25.top: only the text has bounds)."""
-    accumulate.warm()
-    phrases.warm()
+    """Prepare the common terms (the context is scored exactly per section, bm25.top: only
+    the text has bounds), and for a big corpus compile the search's loops (or load them
+    from numba's cache). A small corpus seldom needs them; a short command would exit
+    before a compile done here finished, and one done when needed is then cached."""
+    if len(snapshot) >= COMPILE_IN_ADVANCE:
+        accumulate.warm()
+        phrases.warm()
     snapshot.text.warm()
 
 
