@@ -21,6 +21,8 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 from numba.typed import List
 
+from retrieval.arrays import read_only
+
 
 class Part(NamedTuple):
     """A query word's postings in one segment, as stored: segment-local document ids and
@@ -259,8 +261,8 @@ def best_matches(
     parts = parts or [Part(0, 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8))]
     doc_parts, tf_parts = List(), List()
     for part in parts:
-        doc_parts.append(_fixed(part.docs, np.int32))
-        tf_parts.append(_fixed(part.tfs, np.uint8))
+        doc_parts.append(read_only(part.docs, np.int32))
+        tf_parts.append(read_only(part.tfs, np.uint8))
     if groups is None:
         groups = (np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0, dtype=np.bool_))
     owner, scores, held = groups
@@ -275,27 +277,19 @@ def best_matches(
             np.array([part.place for part in parts], dtype=np.int64),
             np.array([part.first for part in parts], dtype=np.int64),
             np.array([part.dense for part in parts], dtype=np.bool_),
-            _fixed(idf if len(idf) else np.zeros(1), np.float64),
+            read_only(idf if len(idf) else np.zeros(1), np.float64),
             VARIANTS[variant],
             k1,
             delta,
-            _fixed(norm, np.float64),
-            _fixed(np.zeros(0) if dead is None else dead, np.bool_),
+            read_only(norm, np.float64),
+            read_only(np.zeros(0) if dead is None else dead, np.bool_),
             text_weight,
-            _fixed(owner, np.int32),
-            _fixed(scores, np.float64),
-            _fixed(held, np.bool_),
-            _fixed(np.zeros(0) if within is None else within, np.int64),
+            read_only(owner, np.int32),
+            read_only(scores, np.float64),
+            read_only(held, np.bool_),
+            read_only(np.zeros(0) if within is None else within, np.int64),
             within is not None,
         )
-
-
-def _fixed(values: np.ndarray, dtype: type) -> np.ndarray:
-    """A read-only view of the given type: one type for every call, so the loop is compiled
-    once (mapped postings are read-only, and copying them to make them writable costs)."""
-    view = np.ascontiguousarray(values, dtype=dtype).view()
-    view.flags.writeable = False
-    return view
 
 
 def warm() -> None:

@@ -29,6 +29,15 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
+def read_only(values: np.ndarray, dtype: type) -> np.ndarray:
+    """A read-only, contiguous view of the given type (a copy only if the type differs).
+    Compiled loops (numba) are compiled once per argument type, and arrays mapped from
+    disk are read-only: giving every caller's arrays this one type compiles them once."""
+    view = np.ascontiguousarray(values, dtype=dtype).view()
+    view.flags.writeable = False
+    return view
+
+
 def present_sorted(values: np.ndarray, among: np.ndarray) -> np.ndarray:
     """Which of `values` are in `among`, both sorted and distinct non-negative integers: a
     binary search per value, not a sort of both; or, when both are long and dense, a

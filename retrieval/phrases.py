@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from retrieval.arrays import Runs, intersect_sorted, merge_runs, unique_counts
+from retrieval.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
 from retrieval.columns import DiskArray, TextColumn
 
 
@@ -97,7 +97,9 @@ class PhraseIndex:
     def _containing(self, needle: str, docs: np.ndarray) -> np.ndarray:
         data = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
         flat = self.flat
-        return _holding(_fixed(flat.data), flat.offsets, docs.astype(np.int64, copy=False), data)
+        return _holding(
+            read_only(flat.data, np.uint8), flat.offsets, docs.astype(np.int64, copy=False), data
+        )
 
 
 @njit(cache=True)
@@ -124,12 +126,9 @@ def _holding(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, needle: np
 def warm() -> None:
     """Compile the phrase check (or load it from numba's cache), as accumulate.warm."""
     nothing = np.zeros(4, dtype=np.uint8)
-    _holding(_fixed(nothing), np.array([0, 4]), np.zeros(1, dtype=np.int64), nothing[:3].copy())
-
-
-def _fixed(data: np.ndarray) -> np.ndarray:
-    """A read-only view: texts built here and texts mapped from disk then have one type,
-    and the check is compiled once."""
-    view = data.view()
-    view.flags.writeable = False
-    return view
+    _holding(
+        read_only(nothing, np.uint8),
+        np.array([0, 4]),
+        np.zeros(1, dtype=np.int64),
+        nothing[:3].copy(),
+    )
