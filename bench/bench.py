@@ -241,10 +241,10 @@ def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
 def step_compile() -> dict:
     """The search's compiled loops, compiled once (numba caches them beside the source, as
     a first run after installing does): start-up is then measured as every later one."""
-    from retrieval import accumulate, phrases
+    from retrieval import blocks, phrases
 
     started = time.perf_counter()
-    accumulate.warm()
+    blocks.warm()
     phrases.warm()
     return {"compile_s": time.perf_counter() - started}
 

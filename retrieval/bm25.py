@@ -24,28 +24,16 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval.accumulate import VARIANTS as SUMMED
-from retrieval.accumulate import Part, best_matches
+from retrieval import blocks
 from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
+from retrieval.blocks import Part, Scoring
 
 VARIANTS = ("okapi", "plus", "l")
-# A term in more than this share of the documents is "common": a query's top documents are
-# found among those holding its rarer terms, and the common terms only add to their scores.
-COMMON_SHARE = 1 / 50
-# The rarest common words are taken whole too, as long as all taken whole hold no more than
-# this share of the documents.
-WHOLE_SHARE = 1 / 20
-# How deep into a common word's best documents a query looks, level by level, before it
-# sums every match. Deeper levels (10,000, 60,000) cost as much as summing at 1M.
-IMPACT_DOCS = (1_000,)
-# Above this many postings to walk (about 5 ms of summing every match, accumulate.py, on
-# this machine's two cores), a question goes straight to summing: its words are all
-# common, and the bounds seldom settle such a question (measured with bench/bench.py).
-SUM_ALL = 2_000_000
+# A term holding fewer documents than this many times the blocks has no block maxima kept:
+# its postings are fewer than the blocks, and give its bounds at once (blocks.py).
+KEPT_MAXIMA_DF = 1.0
 # How many postings (with their scores) an index keeps worked out, the most recent first.
 CACHED_POSTINGS = 4_000_000
-# Relative slack for rounding when bounds summed in one order meet scores summed in another.
-SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -152,16 +140,6 @@ class Postings:
         lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
         return self.doc_ids[lo:hi], self.tfs[lo:hi]
 
-    def walked(self, term_id: int) -> int:
-        """How many entries the term has as stored (see `stored`)."""
-        if term_id in self._rows:
-            return len(self)
-        return (
-            0
-            if term_id >= len(self.terms)
-            else int(self.indptr[term_id + 1] - self.indptr[term_id])
-        )
-
     def stored(self, term_id: int) -> tuple[np.ndarray, np.ndarray, bool]:
         """The term's documents and frequencies as stored; with dense (True), no documents
         and a frequency for every document."""
@@ -230,7 +208,7 @@ class BM25:
         self.idf = _idf(self.df.astype(np.float64), self.n_live, params)
         self.avgdl = total / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
-        self._impacts: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float]] = {}
+        self._maxima: dict[int, tuple[np.ndarray, float]] = {}
         self._postings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cached = 0
         # Questions and the warm-up thread look postings up at once.
@@ -290,14 +268,6 @@ class BM25:
             docs, tfs = docs[live], tfs[live]
         return docs, tfs
 
-    def work(self, term: str) -> int:
-        """How many postings summing up the term's scores walks: a dense row walks every
-        document of its segment."""
-        term_id = self.vocab.get(term)
-        if term_id is None:
-            return 0
-        return sum(seg.walked(term_id) for seg in self.segments)
-
     def doc_freq(self, term: str) -> int:
         term_id = self.vocab.get(term)
         return 0 if term_id is None else int(self.df[term_id])
@@ -311,61 +281,53 @@ class BM25:
         term_id = self.vocab.get(term)
         return self._raw(term_id)[0] if term_id is not None else np.zeros(0, dtype=np.int32)
 
-    def impact(self, term: str, level: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-        """The documents the term gives most to (IMPACT_DOCS[level] of them, sorted), what
-        it gives each, and the most it gives any other document: the bound that lets a
-        query skip the rest of a common word's postings. Computed once per term, level and
-        snapshot."""
+    @cached_property
+    def scoring(self) -> Scoring:
+        """How the compiled loops (retrieval/blocks.py) work out a posting's score."""
+        p = self.params
+        return Scoring(blocks.VARIANTS[p.variant], p.k1, p.delta, self.norm)
+
+    def _parts(self, term_id: int, place: int) -> list[Part]:
+        return [
+            Part(place, first, *seg.stored(term_id))
+            for seg, first in zip(self.segments, self.offsets.tolist(), strict=False)
+        ]
+
+    def maxima(self, term: str) -> tuple[np.ndarray, float] | None:
+        """The most the term gives a document of each block (see blocks.maxima), worked out
+        once per snapshot; None for a term with fewer documents than there are blocks,
+        whose postings give it at once."""
         term_id = self.vocab.get(term)
-        if term_id is None:
-            return np.zeros(0, dtype=np.int32), np.zeros(0), 0.0
-        known = self._impacts.get((term_id, level))
+        if term_id is None or self.df[term_id] < KEPT_MAXIMA_DF * blocks.count(self.n_docs):
+            return None
+        known = self._maxima.get(term_id)
         if known is None:
-            size = IMPACT_DOCS[level]
-            docs, weights = self.postings(term)
-            if len(docs) <= size:
-                known = (docs, weights, 0.0)
-            else:
-                split = np.argpartition(weights, len(weights) - size)
-                rest = max(float(weights[split[:-size]].max()), 0.0)
-                mine = np.sort(split[-size:])
-                known = (docs[mine], weights[mine], rest)
-            self._impacts[term_id, level] = known
+            known = blocks.maxima(self._parts(term_id, 0), self.scoring)
+            self._maxima[term_id] = known
         return known
 
     def warm(self) -> None:
-        """Work out the first impact level of every common term (a few kilobytes each),
-        most frequent first, so that questions after a start or a reload do not wait."""
-        n = self.n_live
+        """Work out the block maxima of every term that has them (a byte a block), most
+        frequent first, so that questions after a start or a reload do not wait."""
         for term_id in np.argsort(-self.df, kind="stable").tolist():
-            if self.df[term_id] <= n * COMMON_SHARE:
+            if self.maxima(self.terms[term_id]) is None:
                 break
-            self.impact(self.terms[term_id])
 
     def parts(self, query: Sequence[str]) -> tuple[list[Part], np.ndarray]:
-        """The query words' postings as stored, segment by segment (see accumulate.Part),
-        and each word's IDF by its place in the query."""
-        parts, idf = [], []
+        """The query words' postings as stored, segment by segment, and each word's IDF by
+        its place among the words the index knows (see blocks.Part)."""
+        parts: list[Part] = []
+        idf = []
         for term in query:
             term_id = self.vocab.get(term)
-            if term_id is None:
-                continue
-            for seg, first in zip(self.segments, self.offsets.tolist(), strict=False):
-                docs, tfs, dense = seg.stored(term_id)
-                parts.append(Part(len(idf), first, docs, tfs, dense))
-            idf.append(self.idf[term_id])
+            if term_id is not None:
+                parts += self._parts(term_id, len(idf))
+                idf.append(self.idf[term_id])
         return parts, np.array(idf)
 
-    def scores_and_holders(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """get_scores (not for BM25+), and which documents hold a query term, in one pass."""
-        scores = np.zeros(self.n_docs)
-        held = np.zeros(self.n_docs, dtype=bool)
-        for term in query:
-            post = self.postings(term)
-            if post is not None:
-                scores[post[0]] += post[1]
-                held[post[0]] = True
-        return scores, held
+    def kept_maxima(self, query: Sequence[str]) -> list[tuple[np.ndarray, float] | None]:
+        """`maxima` of each query word the index knows, as `parts` places them."""
+        return [self.maxima(term) for term in query if term in self.vocab]
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores for every document, as rank-bm25's get_scores (repeated terms count again)."""
@@ -548,171 +510,39 @@ def best(docs: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.n
     return docs[order], scores[order]
 
 
-class _Groups:
-    """A grouped field's exact score for every group, for one query: groups are few (one
-    per section), so scoring them all costs little, and a word in every section's context
-    then needs no bound at all."""
-
-    def __init__(self, f: Field, query: Sequence[str], within: np.ndarray | None) -> None:
-        self.field = f
-        self.scores = f.weight * f.index.get_scores(query)
-        alive = np.ones(len(self.scores), bool) if f.index.dead is None else ~f.index.dead
-        if within is not None:
-            alive &= np.bincount(f.owner[within], minlength=len(alive)) > 0
-        self.alive = alive
-        self.within = within
-        self.most = float(self.scores.max(initial=0.0, where=alive))
-
-    def above(self, floor: float, size: int) -> tuple[np.ndarray, float]:
-        """The documents of the groups scoring above `floor`, the best of them when they
-        hold more than `size` documents; and the most any group left out scores."""
-        f = self.field
-        over = self.alive & (self.scores > floor)
-        ids = np.flatnonzero(over)
-        rest = float(self.scores.max(initial=0.0, where=self.alive & ~over))
-        if f.sizes[ids].sum() > size:
-            if len(ids) > size:
-                # Every group holds a document: the best `size` of them are enough.
-                split = np.argpartition(-self.scores[ids], size)
-                rest = max(rest, float(self.scores[ids[split[size]]]))
-                ids = ids[split[:size]]
-            order = ids[np.argsort(-self.scores[ids], kind="stable")]
-            taken = int(np.searchsorted(np.cumsum(f.sizes[order]), size, side="right"))
-            ids = np.sort(order[:taken])
-            if taken < len(order):
-                rest = max(rest, float(self.scores[order[taken]]))
-        docs = f.members(ids)
-        if self.within is not None:
-            docs = docs[present_sorted(docs, self.within)]
-        return docs, rest
-
-    def of(self, docs: np.ndarray) -> np.ndarray:
-        return self.scores[self.field.owner[docs]]
-
-
-def _mth(values: np.ndarray, m: int) -> float:
-    """The m-th largest value; -inf when there are fewer."""
-    if len(values) < m:
-        return -np.inf
-    return float(np.partition(values, len(values) - m)[len(values) - m])
-
-
 def top(
     fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The m best matching documents and their scores, exactly as sorting every score gives.
 
     Postings of common words are long, and touching them all for every query is what makes
-    BM25 slow on a big corpus. So the candidates are the documents holding a rarer query
-    word, for each common one the documents it gives most to, and the documents of the
-    best groups of a grouped field (scored exactly, see `_Groups`). What the rare words,
-    those best documents and the groups give is known at once; what a common word gives a
-    candidate outside its best is at most that word's bound. Only candidates whose best
-    case reaches the m-th worst case are scored in full. Any other document gets at most
-    the sum of the bounds; when the m-th candidate beats that sum, nobody else can get in.
-    Otherwise (BM25+, where every document scores, or too few candidates) every match is
-    scored. `within` (sorted ids) limits the answer to those documents.
+    BM25 slow on a big corpus. For the fields a snapshot has (the paragraph's words, and
+    its section's context scored once per section) and the variants compiled in
+    retrieval/blocks.py, the documents that can be among the best are found block by block
+    there, and only they are scored here. Otherwise (BM25+, where every document scores,
+    or other fields) every matching document is scored. `within` (sorted ids) limits the
+    answer to those documents.
     """
-
-    def limit(docs: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if within is None:
-            return docs, weights
-        keep = present_sorted(docs, within)
-        return docs[keep], weights[keep]
-
-    plain = [f for f in fields if f.starts is None]
-    n = fields[0].index.n_live if fields else 0
-    plus = any(f.index.params.variant == "plus" for f in fields)
-    # The bounds seldom settle a question made of common words only, and trying costs as
-    # much as summing every match: those are summed at once.
-    work = sum(f.index.work(t) for f in plain for t in query)
-    levels = range(0 if not plus and work <= SUM_ALL else len(IMPACT_DOCS), len(IMPACT_DOCS))
-    grouped = [_Groups(f, query, within) for f in fields if f.starts is not None and levels]
-    # The rarer words' documents are all taken, as many as make up a common word's share.
-    whole: set[tuple[int, str]] = set()
-    for f in plain:
-        taken = 0
-        for df, term in sorted((f.index.doc_freq(t), t) for t in set(query)):
-            taken += df
-            if df <= n * COMMON_SHARE or taken <= n * WHOLE_SHARE:
-                whole.add((id(f), term))
-    for level in levels:
-        known: list[tuple[np.ndarray, np.ndarray, float]] = []
-        outside = 0.0
-        for f in plain:
-            for term in query:
-                df = f.index.doc_freq(term)
-                if (id(f), term) not in whole:
-                    docs, weights, rest = f.index.impact(term, level)
-                    known.append((*limit(docs, weights * f.weight), f.weight * rest))
-                    outside += f.weight * rest
-                elif df:
-                    docs, weights = f.index.postings(term)
-                    known.append((*limit(docs, weights * f.weight), 0.0))
-        parts = [d for d, _, _ in known]
-        candidates = unique_counts(np.concatenate(parts))[0] if parts else np.zeros(0, np.int64)
-        low = np.zeros(len(candidates))
-        high = np.full(len(candidates), outside)
-        for docs, weights, rest in known:
-            at = np.searchsorted(candidates, docs)
-            low[at] += weights
-            high[at] -= rest
-        for g in grouped:
-            low += g.of(candidates)
-        high += low
-        # A document holding no rare word and in no common word's best gets at most the
-        # common words' bounds and its groups' scores: only groups that could then
-        # beat the m-th best known are worth adding.
-        if grouped:
-            floor = _mth(low, m)
-            most = sum(g.most for g in grouped)
-            size = IMPACT_DOCS[level]
-            added = [g.above(floor - outside - (most - g.most), size) for g in grouped]
-            extra = unique_counts(np.concatenate([d for d, _ in added]))[0]
-            extra = extra[~present_sorted(extra, candidates)]
-            extra_low = sum(g.of(extra) for g in grouped)
-            candidates = np.concatenate([candidates, extra])
-            low = np.concatenate([low, extra_low])
-            high = np.concatenate([high, extra_low + outside])
-            outside += sum(rest for _, rest in added)
-        if len(candidates) < max(m, 1) or _mth(high, m) <= outside + SLACK * (1 + abs(outside)):
-            # Even the best cases cannot beat the bound: no use scoring them.
-            continue
-        hopeful = candidates
-        if all(f.index.term_idf(t) >= 0 for f in plain for t in query):
-            # What is known is then a floor too. Sums in another order than the exact
-            # scores: a little slack for rounding.
-            hopeful = candidates[high >= _mth(low, m) - SLACK * (1 + abs(outside))]
-        scores = combined_scores(fields, query, hopeful)
-        best_docs, best_scores = best(hopeful, scores, m)
-        if best_scores[-1] > outside + SLACK * (1 + abs(outside)):
-            return best_docs, best_scores
-    return _every_match(fields, query, m, within)
-
-
-def _every_match(
-    fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The m best of every matching document, each one scored."""
     plain = [f for f in fields if f.starts is None]
     grouped = [f for f in fields if f.starts is not None]
     compiled = len(plain) == 1 and len(grouped) <= 1
-    if compiled and all(f.index.params.variant in SUMMED for f in fields):
+    if compiled and all(f.index.params.variant in blocks.VARIANTS for f in fields):
         text = plain[0]
         parts, idf = text.index.parts(query)
-        groups = None
-        if grouped:
-            g = grouped[0]
-            scores, held = g.index.scores_and_holders(query)
-            groups = (g.owner, g.weight * scores, held)
-        if all(part.tfs.dtype == np.uint8 for part in parts):
-            p = text.index.params
+        group_parts, group_idf = grouped[0].index.parts(query) if grouped else ([], idf)
+        # Frequencies of 256 and more (a word repeated that often) are scored in numpy.
+        if all(part.tfs.dtype == np.uint8 for part in parts + group_parts):
+            groups = None
+            if grouped:
+                g = grouped[0]
+                scores, held = blocks.sums(group_parts, group_idf, g.index.scoring)
+                groups = (g.owner, g.weight * scores, held)
             index = text.index
-            docs = best_matches(
+            docs = blocks.best_matches(
                 parts,
                 idf,
-                (p.variant, p.k1, p.delta),
-                index.norm,
+                index.kept_maxima(query),
+                index.scoring,
                 index.dead,
                 text.weight,
                 m,

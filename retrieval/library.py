@@ -12,7 +12,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from retrieval import accumulate, persist, phrases
+from retrieval import blocks, persist, phrases
 from retrieval.bm25 import BM25Params
 from retrieval.corpus import Progress, sync
 from retrieval.index import Snapshot, build_snapshot, update_snapshot
@@ -35,7 +35,7 @@ def _warm(snapshot: Snapshot) -> None:
     from numba's cache). A small corpus seldom needs them; a short command would exit
     before a compile done here finished, and one done when needed is then cached."""
     if len(snapshot) >= COMPILE_IN_ADVANCE:
-        accumulate.warm()
+        blocks.warm()
         phrases.warm()
     snapshot.text.warm()
 

@@ -124,7 +124,7 @@ def _holding(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, needle: np
 
 
 def warm() -> None:
-    """Compile the phrase check (or load it from numba's cache), as accumulate.warm."""
+    """Compile the phrase check (or load it from numba's cache), as blocks.warm."""
     nothing = np.zeros(4, dtype=np.uint8)
     _holding(
         read_only(nothing, np.uint8),

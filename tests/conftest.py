@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval import accumulate, phrases
+from retrieval import blocks, phrases
 from retrieval.index import token_source
 from retrieval.library import Library
 from retrieval.search import SearchEngine
@@ -20,7 +20,7 @@ DATA = Path(__file__).parent / "data"
 def compiled() -> None:
     """The search's compiled loops, compiled before any test times an answer (on a clean
     checkout numba compiles them once, in seconds, and caches them)."""
-    accumulate.warm()
+    blocks.warm()
     phrases.warm()
 
 

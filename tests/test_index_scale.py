@@ -63,12 +63,13 @@ def _assert_same(a: Snapshot, b: Snapshot) -> None:
         assert _rowids(a, a.containing(needle)) == _rowids(b, b.containing(needle))
 
 
-@pytest.mark.parametrize("sum_all", [bm25.SUM_ALL, -1])
+@pytest.mark.parametrize("kept_maxima_df", [bm25.KEPT_MAXIMA_DF, 0.0, np.inf])
 def test_an_updated_snapshot_equals_a_fresh_build(
-    tmp_path: Path, sum_all: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, kept_maxima_df: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # -1: every question summed over all its matches, segments and dead documents too.
-    monkeypatch.setattr(bm25, "SUM_ALL", sum_all)
+    # Block bounds from kept maxima for every word (0), for none (inf), across segments
+    # and dead documents.
+    monkeypatch.setattr(bm25, "KEPT_MAXIMA_DF", kept_maxima_df)
     docs = tmp_path / "corpus"
     _write_speeches(docs, 16, seed=1)
     library = Library(docs, Store(tmp_path / "s.db"))
@@ -177,25 +178,24 @@ def _ranked_by_sorting(
     return docs[np.argsort(-scores[docs], kind="stable")][:m]
 
 
-@pytest.mark.parametrize("route", ["bounds", "sum"])
+@pytest.mark.parametrize("kept_maxima_df", [bm25.KEPT_MAXIMA_DF, 0.0, np.inf])
 @pytest.mark.parametrize("variant", ["okapi", "plus", "l"])
 def test_pruned_top_k_equals_sorting_every_score(
-    variant: str, route: str, monkeypatch: pytest.MonkeyPatch
+    variant: str, kept_maxima_df: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both ways to the m best — bounds first (and summing every match when they do not
-    settle), or summing every match at once — give what sorting every score gives."""
-    ways = {"levels": 0, "summed": 0, "dense": 0}
-    for name, target in (("summed", "best_matches"), ("dense", "matched_docs")):
-        original = getattr(bm25, target)
+    """The m best by block bounds, from kept maxima or from postings, are what sorting
+    every score gives."""
+    ways = {"blocks": 0, "numpy": 0}
+    for name, target in (("blocks", "blocks.best_matches"), ("numpy", "matched_docs")):
+        owner, attr = (bm25.blocks, "best_matches") if "." in target else (bm25, target)
+        original = getattr(owner, attr)
 
         def counted(*args: object, _name: str = name, _original=original) -> object:
             ways[_name] += 1
             return _original(*args)
 
-        monkeypatch.setattr(bm25, target, counted)
-    monkeypatch.setattr(bm25, "SUM_ALL", 10**12 if route == "bounds" else -1)
-    # Common words' best documents few enough that the bounds sometimes do not settle.
-    monkeypatch.setattr(bm25, "IMPACT_DOCS", (50,))
+        monkeypatch.setattr(owner, attr, counted)
+    monkeypatch.setattr(bm25, "KEPT_MAXIMA_DF", kept_maxima_df)
     rng = random.Random(11)
     words = [f"w{i}" for i in range(3000)]
     common = ["工会", "职工", "发展", "工作"]
@@ -227,12 +227,9 @@ def test_pruned_top_k_equals_sorting_every_score(
             np.testing.assert_array_equal(scores, everything[found])
     if variant == "plus":
         # BM25+ gives every document something for every word: every match is scored.
-        assert ways["dense"] == 120 and ways["summed"] == 0
-    elif route == "sum":
-        assert ways["summed"] == 120 and ways["dense"] == 0
+        assert ways == {"blocks": 0, "numpy": 120}
     else:
-        # The bounds settled most queries; the others were summed, none scored in numpy.
-        assert 0 < ways["summed"] < 60 and ways["dense"] == 0
+        assert ways == {"blocks": 120, "numpy": 0}
 
 
 def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
