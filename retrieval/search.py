@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.arrays import present_sorted
 from retrieval.bm25 import best, combined_scores, top
 from retrieval.coverage import passage_coverage, word_weight
 from retrieval.index import Snapshot
@@ -85,10 +86,9 @@ class SearchEngine:
             containing = self._containing([normalize(p) for p in wanted])
             if query.phrases or containing.size:
                 # Asked for exact words: every paragraph that has them, and only those.
-                scores = combined_scores(self.fields, terms, containing)
-                first, first_scores = best(containing, scores, len(containing))
+                first, first_scores = self._best_of(containing, terms, depth)
                 phrase = "、".join(wanted)
-                return Ranked(first, first_scores, bool(first.size), phrase, int(first.size))
+                return Ranked(first, first_scores, bool(first.size), phrase, int(containing.size))
         elif wanted:
             first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
             if first.size:
@@ -122,8 +122,7 @@ class SearchEngine:
         snap = self.snapshot
         superset = snap.candidates(needle)
         if len(superset) <= CHECK_ALL:
-            held = superset[snap.holds(needle, superset)]
-            return best(held, combined_scores(self.fields, terms, held), depth)
+            return self._best_of(superset[snap.holds(needle, superset)], terms, depth)
         m = depth
         while True:
             docs, scores = top(self.fields, terms, m, within=superset)
@@ -133,9 +132,22 @@ class SearchEngine:
             if len(docs) < m:
                 break
             m *= 8
-        others = np.setdiff1d(superset, docs, assume_unique=True)
-        held = np.concatenate([docs[ok], others[snap.holds(needle, others)]])
+        # Every match is in `docs`; the others all score alike (see _best_of), so only the
+        # first of them that hold the needle could get in.
+        others = superset[~present_sorted(superset, np.sort(docs))]
+        held = np.concatenate([docs[ok], _first_holding(snap, needle, others, depth)])
         return best(held, combined_scores(self.fields, terms, held), depth)
+
+    def _best_of(
+        self, docs: np.ndarray, terms: list[str], depth: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `depth` best of the (sorted) documents, and their scores."""
+        if len(docs) > CHECK_ALL:
+            found, _ = top(self.fields, terms, depth, within=docs)
+            # A document holding no query word scores what all such do (nothing, or BM25+'s
+            # floor), and ties go to the lower id: only the first few of them could get in.
+            docs = np.union1d(found, docs[: depth + len(found)])
+        return best(docs, combined_scores(self.fields, terms, docs), depth)
 
     def word_weights(self, query: Query) -> dict[str, float]:
         n = len(self.snapshot)
@@ -204,6 +216,18 @@ class SearchEngine:
                 )
             )
         return tuple(hits)
+
+
+def _first_holding(snap: Snapshot, needle: str, docs: np.ndarray, count: int) -> np.ndarray:
+    """The first `count` of the (sorted) documents that hold the needle, checked a growing
+    run at a time rather than all at once."""
+    found: list[np.ndarray] = []
+    start, size = 0, max(count, 64)
+    while start < len(docs) and sum(map(len, found)) < count:
+        run = docs[start : start + size]
+        found.append(run[snap.holds(needle, run)])
+        start, size = start + size, size * 4
+    return np.concatenate(found)[:count] if found else docs[:0]
 
 
 def _phrase_spans(text: str, phrases: list[str]) -> list[tuple[int, int]]:
