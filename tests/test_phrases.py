@@ -1,0 +1,27 @@
+"""Exact phrase look-up: the bigram index and the compiled check find exactly the
+paragraphs whose comparison form contains the needle."""
+
+import random
+
+import numpy as np
+
+from retrieval.query import normalize
+from retrieval.search import SearchEngine
+
+
+def test_containing_is_exactly_a_substring_search(engine: SearchEngine) -> None:
+    snap = engine.snapshot
+    live = snap.live().tolist()
+    flats = {doc: normalize(snap.text_of(doc)) for doc in live}
+    rng = random.Random(5)
+    needles = ["工会", "职工群众", "全心全意依靠工人阶级", "2013", "不存在的短语", "会", "十三五"]
+    for _ in range(150):
+        flat = flats[rng.choice(live)]
+        size = rng.randint(1, 12)
+        start = rng.randrange(max(1, len(flat) - size))
+        needles.append(flat[start : start + size])
+    # Needles sharing every bigram with a paragraph that lacks them, and ones at its ends.
+    needles += [flats[live[0]][:9], flats[live[-1]][-9:], "工会工会工会", "职工职工"]
+    for needle in needles:
+        want = [doc for doc in live if needle in flats[doc]]
+        np.testing.assert_array_equal(snap.containing(needle), want, err_msg=needle)
