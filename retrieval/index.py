@@ -120,9 +120,11 @@ class Snapshot:
             damaged=bool(c["damaged"][at]),
         )
 
-    def text_of(self, doc: int) -> str:
+    def flat_of(self, doc: int) -> str:
+        """The paragraph in the comparison form of query.normalize, from the phrase index
+        (kept in memory, where the texts are read from disk)."""
         seg, at = self._locate(doc)
-        return seg.texts[at]
+        return seg.phrases.flat[at]
 
     def live(self) -> np.ndarray:
         return np.flatnonzero(~self.dead)

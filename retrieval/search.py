@@ -176,8 +176,8 @@ class SearchEngine:
         combined = np.empty(head.size)
         covered = np.empty(head.size)
         for i, doc in enumerate(head.tolist()):
-            text = self.snapshot.text_of(doc)
-            covered[i] = passage_coverage(weights, text, self.snapshot.context_text(doc))
+            flat = self.snapshot.flat_of(doc)
+            covered[i] = passage_coverage(weights, flat, self.snapshot.context_text(doc))
             combined[i] = scores[i] / top_score * covered[i]
         best_first = np.argsort(-combined, kind="stable")
         return Ranked(
