@@ -14,6 +14,10 @@ from numba import njit
 from retrieval.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
 from retrieval.columns import DiskArray, TextColumn
 
+# A needle's bigram lists narrow its candidates rarest first, as long as the next list is
+# no longer than this many times the candidates left.
+NARROWING_RATIO = 16
+
 
 def _bigram_codes(text: str) -> np.ndarray:
     chars = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16).astype(np.uint64)
@@ -68,9 +72,17 @@ class PhraseIndex:
             arrays["gram_docs"],
         )
 
-    def _postings(self, code: int) -> np.ndarray:
+    def _at(self, code: int) -> int | None:
         at = int(np.searchsorted(self.grams, code))
-        if at == len(self.grams) or int(self.grams[at]) != code:
+        return None if at == len(self.grams) or int(self.grams[at]) != code else at
+
+    def _size(self, code: int) -> int:
+        at = self._at(code)
+        return 0 if at is None else int(self.indptr[at + 1] - self.indptr[at])
+
+    def _postings(self, code: int) -> np.ndarray:
+        at = self._at(code)
+        if at is None:
             return np.zeros(0, dtype=np.uint32)
         return self.docs[self.indptr[at] : self.indptr[at + 1]]
 
@@ -82,10 +94,17 @@ class PhraseIndex:
         if len(needle) == 1:
             every = np.arange(len(self.flat), dtype=np.int64)
             return every[self._containing(needle, every)]
-        lists = sorted((self._postings(int(c)) for c in _bigram_codes(needle)), key=len)
-        found = lists[0]
-        for postings in lists[1:]:
-            found = intersect_sorted(found, postings)
+        codes = _bigram_codes(needle)
+        sizes = [self._size(int(c)) for c in codes]
+        found = None
+        for size, code in sorted(zip(sizes, codes.tolist(), strict=True)):
+            if found is not None and size > NARROWING_RATIO * len(found):
+                # Reading a long list to narrow a short one costs more than checking the
+                # few extra candidates for the needle itself (`holds`).
+                break
+            postings = self._postings(code)
+            found = postings if found is None else intersect_sorted(found, postings)
+        assert found is not None
         return found.astype(np.int64)
 
     def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:

@@ -4,12 +4,19 @@ paragraphs whose comparison form contains the needle."""
 import random
 
 import numpy as np
+import pytest
 
+from retrieval import phrases
 from retrieval.query import normalize
 from retrieval.search import SearchEngine
 
 
-def test_containing_is_exactly_a_substring_search(engine: SearchEngine) -> None:
+@pytest.mark.parametrize("narrowing_ratio", [phrases.NARROWING_RATIO, 0, np.inf])
+def test_containing_is_exactly_a_substring_search(
+    engine: SearchEngine, narrowing_ratio: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 0: candidates from the rarest bigram alone; inf: from every bigram.
+    monkeypatch.setattr(phrases, "NARROWING_RATIO", narrowing_ratio)
     snap = engine.snapshot
     live = snap.live().tolist()
     flats = {doc: normalize(snap.row(doc).text) for doc in live}
