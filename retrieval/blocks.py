@@ -16,6 +16,7 @@ every score gives, ties going to the lower document id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -43,15 +44,30 @@ SLACK = 1e-6
 VARIANTS = {"okapi": 0, "l": 1}
 
 
-class Part(NamedTuple):
-    """A query word's postings in one segment, as stored: segment-local document ids and
-    frequencies, or (dense) a frequency for every document of the segment."""
+# A query's parts are rows of five numbers: the word's place in the query, the segment,
+# and where the segment keeps the word: postings lo:hi, or its dense row (-1: none).
+WORD, SEGMENT, LO, HI, ROW = range(5)
 
-    place: int
-    first: int
-    docs: np.ndarray
-    tfs: np.ndarray
-    dense: bool = False
+
+class Segments(NamedTuple):
+    """An index's segments as the compiled loops take them, put together once per index:
+    each one's first document id, its postings' document ids and frequencies end to end,
+    and its dense rows (bm25.Postings)."""
+
+    first: np.ndarray
+    doc_ids: List
+    tfs: List
+    dense: List
+
+
+def segments(parts: Sequence[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> Segments:
+    """From each segment's first id, document ids, frequencies and dense rows."""
+    doc_ids, tfs, dense = List(), List(), List()
+    for _, ids, freqs, rows in parts:
+        doc_ids.append(read_only(ids, np.int32))
+        tfs.append(read_only(freqs, np.uint8))
+        dense.append(read_only(rows, np.uint8))
+    return Segments(np.array([p[0] for p in parts], dtype=np.int64), doc_ids, tfs, dense)
 
 
 class Scoring(NamedTuple):
@@ -74,38 +90,31 @@ def _weight(variant: int, k1: float, delta: float, idf: float, tf: float, norm: 
 
 
 @njit(cache=True, nogil=True)
-def _maxima(doc_parts, tf_parts, part_first, part_dense, variant, k1, delta, norm, n_blocks):
+def _maxima(first, doc_ids, tfs, dense, parts, variant, k1, delta, norm, n_blocks):
     """The most a word (its parts, one a segment) gives a document of each block, IDF 1."""
     out = np.zeros(n_blocks)
-    for p in range(len(tf_parts)):
-        tfs, first = tf_parts[p], part_first[p]
-        docs = doc_parts[p]
-        for i in range(len(tfs)):
-            if tfs[i] == 0:
-                continue
-            doc = first + (i if part_dense[p] else docs[i])
-            w = _weight(variant, k1, delta, 1.0, float(tfs[i]), norm[doc])
-            b = doc // BLOCK
-            if w > out[b]:
-                out[b] = w
+    for p in range(len(parts)):
+        s, row = parts[p, SEGMENT], parts[p, ROW]
+        if row >= 0:
+            freqs = dense[s][row]
+            for i in range(len(freqs)):
+                if freqs[i]:
+                    doc = first[s] + i
+                    w = _weight(variant, k1, delta, 1.0, float(freqs[i]), norm[doc])
+                    out[doc // BLOCK] = max(out[doc // BLOCK], w)
+        else:
+            ids, seg_tfs = doc_ids[s], tfs[s]
+            for i in range(parts[p, LO], parts[p, HI]):
+                doc = first[s] + ids[i]
+                w = _weight(variant, k1, delta, 1.0, float(seg_tfs[i]), norm[doc])
+                out[doc // BLOCK] = max(out[doc // BLOCK], w)
     return out
 
 
-def maxima(parts: list[Part], scoring: Scoring) -> tuple[np.ndarray, float]:
-    """A word's most for a document of each block, as bytes rounded up, and the scale
-    that turns a byte back into a bound."""
-    doc_parts, tf_parts = _typed(parts)
-    most = _maxima(
-        doc_parts,
-        tf_parts,
-        np.array([part.first for part in parts], dtype=np.int64),
-        np.array([part.dense for part in parts], dtype=np.bool_),
-        scoring.variant,
-        scoring.k1,
-        scoring.delta,
-        read_only(scoring.norm, np.float64),
-        count(len(scoring.norm)),
-    )
+def maxima(segs: Segments, parts: np.ndarray, scoring: Scoring) -> tuple[np.ndarray, float]:
+    """A word's most for a document of each block (its `parts` in the segments), as bytes
+    rounded up, and the scale that turns a byte back into a bound."""
+    most = _maxima(*segs, parts, *_scoring(scoring), count(len(scoring.norm)))
     top = float(most.max(initial=0.0))
     if top == 0.0:
         return np.zeros(len(most), dtype=np.uint8), 0.0
@@ -117,48 +126,46 @@ def maxima(parts: list[Part], scoring: Scoring) -> tuple[np.ndarray, float]:
 
 
 @njit(cache=True, nogil=True)
-def _sums(doc_parts, tf_parts, part_word, part_first, part_dense, idf, variant, k1, delta, norm):
+def _sums(first, doc_ids, tfs, dense, parts, idf, variant, k1, delta, norm):
     """Every document's score, and whether it holds a word, summed word by word."""
     scores = np.zeros(len(norm))
     held = np.zeros(len(norm), dtype=np.bool_)
-    for p in range(len(tf_parts)):
-        tfs, first, docs, word_idf = tf_parts[p], part_first[p], doc_parts[p], idf[part_word[p]]
-        for i in range(len(tfs)):
-            if tfs[i] == 0:
-                continue
-            doc = first + (i if part_dense[p] else docs[i])
-            scores[doc] += _weight(variant, k1, delta, word_idf, float(tfs[i]), norm[doc])
-            held[doc] = True
+    for p in range(len(parts)):
+        s, row, word_idf = parts[p, SEGMENT], parts[p, ROW], idf[parts[p, WORD]]
+        if row >= 0:
+            freqs = dense[s][row]
+            for i in range(len(freqs)):
+                if freqs[i]:
+                    doc = first[s] + i
+                    tf = float(freqs[i])
+                    scores[doc] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
+                    held[doc] = True
+        else:
+            ids, seg_tfs = doc_ids[s], tfs[s]
+            for i in range(parts[p, LO], parts[p, HI]):
+                doc = first[s] + ids[i]
+                tf = float(seg_tfs[i])
+                scores[doc] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
+                held[doc] = True
     return scores, held
 
 
-def sums(parts: list[Part], idf: np.ndarray, scoring: Scoring) -> tuple[np.ndarray, np.ndarray]:
-    """Every document's score for the words (`parts` and `idf` as for best_matches), and
-    which documents hold one of them: for an index of few documents, such as the sections'
-    contexts, whose scores then bound the blocks and add to their documents' exactly."""
-    if not parts:
-        return np.zeros(len(scoring.norm)), np.zeros(len(scoring.norm), dtype=np.bool_)
-    doc_parts, tf_parts = _typed(parts)
-    return _sums(
-        doc_parts,
-        tf_parts,
-        *_layout(parts),
-        read_only(idf, np.float64),
-        scoring.variant,
-        scoring.k1,
-        scoring.delta,
-        read_only(scoring.norm, np.float64),
-    )
+def sums(
+    segs: Segments, parts: np.ndarray, idf: np.ndarray, scoring: Scoring
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's score for the words (as for best_matches), and which documents
+    hold one of them: for an index of few documents, such as the sections' contexts, whose
+    scores then bound the blocks and add to their documents' exactly."""
+    return _sums(*segs, parts, read_only(idf, np.float64), *_scoring(scoring))
 
 
 @njit(cache=True, nogil=True)
 def _bounds(
-    n_docs,
-    doc_parts,
-    tf_parts,
-    part_word,
-    part_first,
-    part_dense,
+    first,
+    doc_ids,
+    tfs,
+    dense,
+    parts,
     idf,
     stored,
     scales,
@@ -167,53 +174,62 @@ def _bounds(
     delta,
     norm,
     text_weight,
-    owner,
+    starts,
     group_scores,
     group_held,
     within,
     use_within,
 ):
     """Each block's bound, and whether it holds a document that matches (and is within)."""
-    n_blocks = (n_docs + BLOCK - 1) // BLOCK
+    n_blocks = (len(norm) + BLOCK - 1) // BLOCK
     bound = np.zeros(n_blocks)
     present = np.zeros(n_blocks, dtype=np.bool_)
     for w in range(len(idf)):
-        # A word whose IDF is negative (BM25Okapi on a tiny corpus) gives at most 0.
-        word_idf = max(idf[w], 0.0) * text_weight
         if scales[w] >= 0.0:
-            levels, scale = stored[w], scales[w] * word_idf
+            # A word whose IDF is negative (BM25Okapi on a tiny corpus) gives at most 0.
+            scale = scales[w] * max(idf[w], 0.0) * text_weight
+            levels = stored[w]
             for b in range(n_blocks):
-                if levels[b]:
-                    bound[b] += levels[b] * scale
-                    present[b] = True
-    for p in range(len(tf_parts)):
-        w = part_word[p]
+                bound[b] += levels[b] * scale
+                present[b] |= levels[b] > 0
+    for p in range(len(parts)):
+        w = parts[p, WORD]
         if scales[w] >= 0.0:
             continue
-        # A rarer word, whose postings are fewer than the blocks: worked out here.
+        # A rarer word, with fewer postings than there are blocks: worked out here.
         word_idf = max(idf[w], 0.0) * text_weight
-        tfs, first, docs = tf_parts[p], part_first[p], doc_parts[p]
+        s, row = parts[p, SEGMENT], parts[p, ROW]
         block, most = -1, 0.0
-        for i in range(len(tfs)):
-            if tfs[i] == 0:
+        if row >= 0:
+            lo, hi = 0, len(dense[s][row])
+        else:
+            lo, hi = parts[p, LO], parts[p, HI]
+        for i in range(lo, hi):
+            if row >= 0:
+                tf, doc = float(dense[s][row][i]), first[s] + i
+            else:
+                tf, doc = float(tfs[s][i]), first[s] + doc_ids[s][i]
+            if tf == 0:
                 continue
-            doc = first + (i if part_dense[p] else docs[i])
             if doc // BLOCK != block:
                 if block >= 0:
                     bound[block] += most
                 block, most = doc // BLOCK, 0.0
                 present[block] = True
-            most = max(most, _weight(variant, k1, delta, word_idf, float(tfs[i]), norm[doc]))
+            most = max(most, _weight(variant, k1, delta, word_idf, tf, norm[doc]))
         if block >= 0:
             bound[block] += most
-    if len(owner):
-        for b in range(n_blocks):
-            lo, hi = owner[b * BLOCK], owner[min((b + 1) * BLOCK, n_docs) - 1]
-            best = -np.inf
-            for g in range(lo, hi + 1):
-                best = max(best, group_scores[g])
-                present[b] |= group_held[g]
-            bound[b] += best
+    if len(starts):
+        # A block's best group: a group holding no query word scores 0, so 0 bounds
+        # those, and only the groups holding one are looked at.
+        best = np.zeros(n_blocks)
+        for g in range(len(starts) - 1):
+            if group_held[g]:
+                score = group_scores[g]
+                for b in range(starts[g] // BLOCK, (starts[g + 1] - 1) // BLOCK + 1):
+                    best[b] = max(best[b], score)
+                    present[b] = True
+        bound += best
     if use_within:
         inside = np.zeros(n_blocks, dtype=np.bool_)
         for doc in within:
@@ -224,28 +240,31 @@ def _bounds(
 
 @njit(cache=True, nogil=True)
 def _order(bound, present):
-    """The present blocks, highest bound first by bands, and each band's highest bound."""
-    ids = np.flatnonzero(present)
+    """The present blocks, highest bound first by bands (a counting sort), each one's band,
+    and each band's highest bound."""
+    low, high, count = np.inf, -np.inf, 0
+    for b in range(len(bound)):
+        if present[b]:
+            low, high, count = min(low, bound[b]), max(high, bound[b]), count + 1
+    scale = (BANDS - 1) / (high - low) if high > low else 0.0
+    band_of = np.empty(len(bound), dtype=np.int64)
     band_top = np.full(BANDS, -np.inf)
-    band_of = np.zeros(len(ids), dtype=np.int64)
-    if not len(ids):
-        return ids, band_of, band_top
-    low, high = bound[ids].min(), bound[ids].max()
-    width = (high - low) / (BANDS - 1) if high > low else 1.0
-    counts = np.zeros(BANDS + 1, dtype=np.int64)
-    for i in range(len(ids)):
-        band = BANDS - 1 - min(int((bound[ids[i]] - low) / width), BANDS - 1)
-        band_of[i] = band
-        counts[band + 1] += 1
-        band_top[band] = max(band_top[band], bound[ids[i]])
-    starts = np.cumsum(counts)
-    ordered = np.empty(len(ids), dtype=np.int64)
-    bands = np.empty(len(ids), dtype=np.int64)
-    for i in range(len(ids)):
-        band = band_of[i]
-        ordered[starts[band]] = ids[i]
-        bands[starts[band]] = band
-        starts[band] += 1
+    starts = np.zeros(BANDS + 1, dtype=np.int64)
+    for b in range(len(bound)):
+        if present[b]:
+            band = BANDS - 1 - min(int((bound[b] - low) * scale), BANDS - 1)
+            band_of[b] = band
+            starts[band + 1] += 1
+            band_top[band] = max(band_top[band], bound[b])
+    starts = np.cumsum(starts)
+    ordered = np.empty(count, dtype=np.int64)
+    bands = np.empty(count, dtype=np.int64)
+    for b in range(len(bound)):
+        if present[b]:
+            band = band_of[b]
+            ordered[starts[band]] = b
+            bands[starts[band]] = band
+            starts[band] += 1
     return ordered, bands, band_top
 
 
@@ -270,12 +289,11 @@ def _make_room(
 @njit(cache=True, nogil=True)
 def _best(
     m,
-    n_docs,
-    doc_parts,
-    tf_parts,
-    part_word,
-    part_first,
-    part_dense,
+    first,
+    doc_ids,
+    tfs,
+    dense,
+    parts,
     idf,
     stored,
     scales,
@@ -286,6 +304,7 @@ def _best(
     dead,
     text_weight,
     owner,
+    starts,
     group_scores,
     group_held,
     within,
@@ -293,12 +312,11 @@ def _best(
 ):
     """Sorted ids of the documents that may be among the m best."""
     bound, present = _bounds(
-        n_docs,
-        doc_parts,
-        tf_parts,
-        part_word,
-        part_first,
-        part_dense,
+        first,
+        doc_ids,
+        tfs,
+        dense,
+        parts,
         idf,
         stored,
         scales,
@@ -307,14 +325,14 @@ def _best(
         delta,
         norm,
         text_weight,
-        owner,
+        starts,
         group_scores,
         group_held,
         within,
         use_within,
     )
     ordered, bands, band_top = _order(bound, present)
-    n_parts = len(tf_parts)
+    n_docs = len(norm)
     grouped = len(owner) > 0
     total = np.zeros(BLOCK)
     matched = np.zeros(BLOCK, dtype=np.bool_)
@@ -337,21 +355,21 @@ def _best(
         start, end = b * BLOCK, min((b + 1) * BLOCK, n_docs)
         total[:] = 0.0
         matched[:] = False
-        for p in range(n_parts):
-            tfs, first, word_idf = tf_parts[p], part_first[p], idf[part_word[p]]
-            if part_dense[p]:
-                lo, hi = max(start, first), min(end, first + len(tfs))
-                for doc in range(lo, hi):
-                    tf = float(tfs[doc - first])
+        for p in range(len(parts)):
+            s, row, word_idf = parts[p, SEGMENT], parts[p, ROW], idf[parts[p, WORD]]
+            if row >= 0:
+                freqs = dense[s][row]
+                for doc in range(max(start, first[s]), min(end, first[s] + len(freqs))):
+                    tf = float(freqs[doc - first[s]])
                     if tf > 0:
                         total[doc - start] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                         matched[doc - start] = True
             else:
-                docs = doc_parts[p]
-                j = np.searchsorted(docs, start - first)
-                while j < len(docs) and first + docs[j] < end:
-                    doc = first + docs[j]
-                    tf = float(tfs[j])
+                ids, seg_tfs, hi = doc_ids[s], tfs[s], parts[p, HI]
+                j = parts[p, LO] + np.searchsorted(ids[parts[p, LO] : hi], start - first[s])
+                while j < hi and first[s] + ids[j] < end:
+                    doc = first[s] + ids[j]
+                    tf = float(seg_tfs[j])
                     total[doc - start] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                     matched[doc - start] = True
                     j += 1
@@ -397,75 +415,65 @@ def count(n_docs: int) -> int:
     return (n_docs + BLOCK - 1) // BLOCK
 
 
-def _layout(parts: list[Part]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each part's word (its place in the query), first document id and whether dense."""
-    return (
-        np.array([part.place for part in parts], dtype=np.int64),
-        np.array([part.first for part in parts], dtype=np.int64),
-        np.array([part.dense for part in parts], dtype=np.bool_),
-    )
-
-
-def _typed(parts: list[Part]) -> tuple[List, List]:
-    doc_parts, tf_parts = List(), List()
-    for part in parts:
-        doc_parts.append(read_only(part.docs, np.int32))
-        tf_parts.append(read_only(part.tfs, np.uint8))
-    return doc_parts, tf_parts
+def _scoring(scoring: Scoring) -> tuple[int, float, float, np.ndarray]:
+    return scoring.variant, scoring.k1, scoring.delta, read_only(scoring.norm, np.float64)
 
 
 def best_matches(
-    parts: list[Part],
+    segs: Segments,
+    parts: np.ndarray,
     idf: np.ndarray,
     stored: list[tuple[np.ndarray, float] | None],
     scoring: Scoring,
     dead: np.ndarray | None,
     text_weight: float,
     m: int,
-    groups: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     within: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sorted ids of the m best matching documents, and of any others whose scores are
     within a rounding error of the m-th: the scores here are summed in another order than
     the exact ones, which decide.
 
-    `parts`: the query words' postings as stored, in query order (see Part); `idf` by the
-    word's place in the query; `stored`: by place, the word's `maxima` when the index
-    keeps them (None: worked out from its postings); `dead`: the documents left out.
-    `groups`: each document's group, each group's (weighted) score, and which groups
-    hold a query word. `within`: sorted ids the answer is limited to.
+    `parts`: where the segments keep the query words, in query order (see WORD…ROW);
+    `idf` by the word's place in the query; `stored`: by place, the word's `maxima` when
+    the index keeps them (None: worked out from its postings); `dead`: the documents left
+    out. `groups`: each document's group, each group's first document (and the end), each
+    group's (weighted) score, and which groups hold a query word. `within`: sorted ids
+    the answer is limited to.
     """
     if m <= 0:
         return np.zeros(0, dtype=np.int64)
-    parts = parts or [Part(0, 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint8))]
-    doc_parts, tf_parts = _typed(parts)
-    levels = List()
-    scales = np.full(max(len(idf), 1), -1.0)
+    n_blocks = count(len(scoring.norm))
+    levels = np.zeros((max(len(stored), 1), n_blocks), dtype=np.uint8)
+    scales = np.full(max(len(stored), 1), -1.0)
     for w, kept in enumerate(stored):
-        levels.append(read_only(kept[0] if kept else np.zeros(0), np.uint8))
         if kept:
-            scales[w] = kept[1]
-    if not len(levels):
-        levels.append(read_only(np.zeros(0), np.uint8))
+            levels[w], scales[w] = kept
     if groups is None:
-        groups = (np.zeros(0, dtype=np.int32), np.zeros(0), np.zeros(0, dtype=np.bool_))
-    owner, scores, held = groups
+        groups = (
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros(0, dtype=np.bool_),
+        )
+    owner, starts, scores, held = groups
+    variant, k1, delta, norm = _scoring(scoring)
     return _best(
         m,
-        len(scoring.norm),
-        doc_parts,
-        tf_parts,
-        *_layout(parts),
+        *segs,
+        parts,
         read_only(idf if len(idf) else np.zeros(1), np.float64),
         levels,
         scales,
-        scoring.variant,
-        scoring.k1,
-        scoring.delta,
-        read_only(scoring.norm, np.float64),
+        variant,
+        k1,
+        delta,
+        norm,
         read_only(np.zeros(0) if dead is None else dead, np.bool_),
         text_weight,
         read_only(owner, np.int32),
+        read_only(starts, np.int64),
         read_only(scores, np.float64),
         read_only(held, np.bool_),
         read_only(np.zeros(0) if within is None else within, np.int64),
@@ -477,8 +485,11 @@ def warm() -> None:
     """Compile the loops (or load them from numba's cache beside this file), so that the
     first question after a start does not wait for it: seconds the first time, half a
     second after."""
-    one = Part(0, 0, np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint8))
+    ids, tfs = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint8)
+    segs = segments([(0, ids, tfs, np.zeros((0, 2), dtype=np.uint8))])
+    parts = np.array([[0, 0, 0, 1, -1]], dtype=np.int64)
     scoring = Scoring(VARIANTS["l"], 1.2, 0.5, np.ones(2))
-    best_matches([one], np.ones(1), [maxima([one], scoring)], scoring, None, 1.0, 1)
-    best_matches([one], np.ones(1), [None], scoring, None, 1.0, 1)
-    sums([one], np.ones(1), scoring)
+    kept = maxima(segs, parts, scoring)
+    best_matches(segs, parts, np.ones(1), [kept], scoring, None, 1.0, 1)
+    best_matches(segs, parts, np.ones(1), [None], scoring, None, 1.0, 1)
+    sums(segs, parts, np.ones(1), scoring)

@@ -26,12 +26,12 @@ import numpy as np
 
 from retrieval import blocks
 from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
-from retrieval.blocks import Part, Scoring
+from retrieval.blocks import Scoring, Segments
 
 VARIANTS = ("okapi", "plus", "l")
 # A term holding fewer documents than this many times the blocks has no block maxima kept:
 # its postings are fewer than the blocks, and give its bounds at once (blocks.py).
-KEPT_MAXIMA_DF = 1.0
+KEPT_MAXIMA_DF = 0.25
 # How many postings (with their scores) an index keeps worked out, the most recent first.
 CACHED_POSTINGS = 4_000_000
 
@@ -140,14 +140,12 @@ class Postings:
         lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
         return self.doc_ids[lo:hi], self.tfs[lo:hi]
 
-    def stored(self, term_id: int) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The term's documents and frequencies as stored; with dense (True), no documents
-        and a frequency for every document."""
-        row = self._rows.get(term_id)
-        if row is not None:
-            return self.doc_ids[:0], self.dense[row], True
-        docs, tfs = self.span(term_id)
-        return docs, tfs, False
+    def where(self, term_id: int) -> tuple[int, int, int]:
+        """Where the term is kept: its postings lo:hi, or its dense row (-1: none)."""
+        row = self._rows.get(term_id, -1)
+        if row >= 0 or term_id >= len(self.terms):
+            return 0, 0, row
+        return int(self.indptr[term_id]), int(self.indptr[term_id + 1]), -1
 
     def frequencies(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """The term's frequency in each of the (sorted) documents, 0 where absent."""
@@ -287,11 +285,26 @@ class BM25:
         p = self.params
         return Scoring(blocks.VARIANTS[p.variant], p.k1, p.delta, self.norm)
 
-    def _parts(self, term_id: int, place: int) -> list[Part]:
-        return [
-            Part(place, first, *seg.stored(term_id))
-            for seg, first in zip(self.segments, self.offsets.tolist(), strict=False)
-        ]
+    @cached_property
+    def segs(self) -> Segments:
+        """The segments as the compiled loops take them (blocks.Segments)."""
+        return blocks.segments(
+            [
+                (first, seg.doc_ids, seg.tfs, seg.dense)
+                for seg, first in zip(self.segments, self.offsets.tolist(), strict=False)
+            ]
+        )
+
+    @cached_property
+    def compiled(self) -> bool:
+        """Whether the compiled loops score this index: they take frequencies below 256
+        (a word repeated more often in a paragraph makes the index keep wider ones)."""
+        return self.params.variant in blocks.VARIANTS and all(
+            seg.tfs.dtype == np.uint8 for seg in self.segments
+        )
+
+    def _parts(self, term_id: int, place: int) -> list[tuple[int, int, int, int, int]]:
+        return [(place, i, *seg.where(term_id)) for i, seg in enumerate(self.segments)]
 
     def maxima(self, term: str) -> tuple[np.ndarray, float] | None:
         """The most the term gives a document of each block (see blocks.maxima), worked out
@@ -302,28 +315,30 @@ class BM25:
             return None
         known = self._maxima.get(term_id)
         if known is None:
-            known = blocks.maxima(self._parts(term_id, 0), self.scoring)
+            known = blocks.maxima(self.segs, np.array(self._parts(term_id, 0)), self.scoring)
             self._maxima[term_id] = known
         return known
 
     def warm(self) -> None:
         """Work out the block maxima of every term that has them (a byte a block), most
         frequent first, so that questions after a start or a reload do not wait."""
+        if not self.compiled:
+            return
         for term_id in np.argsort(-self.df, kind="stable").tolist():
             if self.maxima(self.terms[term_id]) is None:
                 break
 
-    def parts(self, query: Sequence[str]) -> tuple[list[Part], np.ndarray]:
-        """The query words' postings as stored, segment by segment, and each word's IDF by
-        its place among the words the index knows (see blocks.Part)."""
-        parts: list[Part] = []
+    def parts(self, query: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Where the segments keep the query words (rows as blocks.WORD…ROW give them), and
+        each word's IDF by its place among the words the index knows."""
+        parts: list[tuple[int, int, int, int, int]] = []
         idf = []
         for term in query:
             term_id = self.vocab.get(term)
             if term_id is not None:
                 parts += self._parts(term_id, len(idf))
                 idf.append(self.idf[term_id])
-        return parts, np.array(idf)
+        return np.array(parts, dtype=np.int64).reshape(-1, 5), np.array(idf)
 
     def kept_maxima(self, query: Sequence[str]) -> list[tuple[np.ndarray, float] | None]:
         """`maxima` of each query word the index knows, as `parts` places them."""
@@ -525,31 +540,28 @@ def top(
     """
     plain = [f for f in fields if f.starts is None]
     grouped = [f for f in fields if f.starts is not None]
-    compiled = len(plain) == 1 and len(grouped) <= 1
-    if compiled and all(f.index.params.variant in blocks.VARIANTS for f in fields):
+    if len(plain) == 1 and len(grouped) <= 1 and all(f.index.compiled for f in fields):
         text = plain[0]
-        parts, idf = text.index.parts(query)
-        group_parts, group_idf = grouped[0].index.parts(query) if grouped else ([], idf)
-        # Frequencies of 256 and more (a word repeated that often) are scored in numpy.
-        if all(part.tfs.dtype == np.uint8 for part in parts + group_parts):
-            groups = None
-            if grouped:
-                g = grouped[0]
-                scores, held = blocks.sums(group_parts, group_idf, g.index.scoring)
-                groups = (g.owner, g.weight * scores, held)
-            index = text.index
-            docs = blocks.best_matches(
-                parts,
-                idf,
-                index.kept_maxima(query),
-                index.scoring,
-                index.dead,
-                text.weight,
-                m,
-                groups,
-                within,
-            )
-            return best(docs, combined_scores(fields, query, docs), m)
+        index = text.index
+        parts, idf = index.parts(query)
+        groups = None
+        if grouped:
+            g = grouped[0]
+            scores, held = blocks.sums(g.index.segs, *g.index.parts(query), g.index.scoring)
+            groups = (g.owner, g.starts, g.weight * scores, held)
+        docs = blocks.best_matches(
+            index.segs,
+            parts,
+            idf,
+            index.kept_maxima(query),
+            index.scoring,
+            index.dead,
+            text.weight,
+            m,
+            groups,
+            within,
+        )
+        return best(docs, combined_scores(fields, query, docs), m)
     docs = matched_docs(fields, query)
     if within is not None:
         docs = docs[present_sorted(docs, within)]

@@ -258,3 +258,15 @@ def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
         assert got.hits == want.hits and got.phrase_count == want.phrase_count, keyword
         if want.phrase_count:
             assert len(got.hits) == min(8, want.phrase_count), keyword
+
+
+def test_frequencies_of_256_and_more_are_scored_in_numpy() -> None:
+    docs = [["工会"] * 300 + ["职工"], ["工会", "职工"], ["职工"] * 3, ["发展"]]
+    index = BM25.from_tokens(docs, BM25Params())
+    assert index.segments[0].tfs.dtype == np.uint16 and not index.compiled
+    index.warm()
+    fields = [Field(index)]
+    for query in (["工会"], ["职工", "工会"], ["发展", "职工"]):
+        found, scores = top(fields, query, 2)
+        np.testing.assert_array_equal(found, _ranked_by_sorting(fields, query, 2))
+        np.testing.assert_array_equal(scores, index.get_scores(query)[found])
