@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.typed import List
 
 from retrieval.arrays import read_only
 
@@ -52,22 +51,35 @@ WORD, SEGMENT, LO, HI, ROW = range(5)
 class Segments(NamedTuple):
     """An index's segments as the compiled loops take them, put together once per index:
     each one's first document id, its postings' document ids and frequencies end to end,
-    and its dense rows (bm25.Postings)."""
+    and its dense rows (bm25.Postings); each a tuple of SLOTS, padded with empty arrays."""
 
     first: np.ndarray
-    doc_ids: List
-    tfs: List
-    dense: List
+    doc_ids: tuple[np.ndarray, ...]
+    tfs: tuple[np.ndarray, ...]
+    dense: tuple[np.ndarray, ...]
+
+
+# Segments the compiled loops take. A tuple of one length is one type: the loops compile
+# once and numba caches them on disk; a typed List would be compiled again in every
+# process (1.4 s of every start-up). An index keeps fewer (index.MAX_SEGMENTS).
+SLOTS = 16
 
 
 def segments(parts: Sequence[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> Segments:
     """From each segment's first id, document ids, frequencies and dense rows."""
-    doc_ids, tfs, dense = List(), List(), List()
-    for _, ids, freqs, rows in parts:
-        doc_ids.append(read_only(ids, np.int32))
-        tfs.append(read_only(freqs, np.uint8))
-        dense.append(read_only(rows, np.uint8))
-    return Segments(np.array([p[0] for p in parts], dtype=np.int64), doc_ids, tfs, dense)
+    if len(parts) > SLOTS:
+        raise ValueError(f"{len(parts)} segments, more than the {SLOTS} the loops take")
+    pad = SLOTS - len(parts)
+
+    def slots(arrays: list[np.ndarray], dtype: type, empty: np.ndarray) -> tuple:
+        return tuple(read_only(a, dtype) for a in arrays + [empty] * pad)
+
+    return Segments(
+        np.array([p[0] for p in parts] + [0] * pad, dtype=np.int64),
+        slots([p[1] for p in parts], np.int32, np.zeros(0, dtype=np.int32)),
+        slots([p[2] for p in parts], np.uint8, np.zeros(0, dtype=np.uint8)),
+        slots([p[3] for p in parts], np.uint8, np.zeros((0, 0), dtype=np.uint8)),
+    )
 
 
 class Scoring(NamedTuple):

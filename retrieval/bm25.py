@@ -29,8 +29,9 @@ from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, uniqu
 from retrieval.blocks import Scoring, Segments
 
 VARIANTS = ("okapi", "plus", "l")
-# A term holding fewer documents than this many times the blocks has no block maxima kept:
-# its postings are fewer than the blocks, and give its bounds at once (blocks.py).
+# A term holding fewer documents than this many times the blocks has no block maxima kept
+# (blocks.py): going through its few postings costs a query less than adding up a byte a
+# block, and the index keeps no byte a block for the many rare words.
 KEPT_MAXIMA_DF = 0.25
 # How many postings (with their scores) an index keeps worked out, the most recent first.
 CACHED_POSTINGS = 4_000_000
@@ -166,10 +167,13 @@ class Postings:
         if counts is None:
             held[self.dense_terms] = np.count_nonzero(self.dense, axis=1)
             return held
-        df = np.zeros(len(held), dtype=np.int64)
-        some = held > 0
-        if len(self.doc_ids):
-            df[some] = np.add.reduceat(counts[self.doc_ids], self.indptr[:-1][some])
+        df = held.astype(np.int64)
+        # Most documents count once (a reload's dead ones 0): only the postings of the
+        # others change the plain count, and finding them is cheaper than adding them all.
+        odd = np.flatnonzero((counts != 1)[self.doc_ids])
+        if len(odd):
+            terms = np.searchsorted(self.indptr, odd, side="right") - 1
+            np.add.at(df, terms, counts[self.doc_ids[odd]].astype(np.int64) - 1)
         for row, term in zip(self.dense, self.dense_terms.tolist(), strict=True):
             df[term] = counts[row > 0].sum()
         return df
@@ -298,9 +302,12 @@ class BM25:
     @cached_property
     def compiled(self) -> bool:
         """Whether the compiled loops score this index: they take frequencies below 256
-        (a word repeated more often in a paragraph makes the index keep wider ones)."""
-        return self.params.variant in blocks.VARIANTS and all(
-            seg.tfs.dtype == np.uint8 for seg in self.segments
+        (a word repeated more often in a paragraph makes the index keep wider ones) and up
+        to blocks.SLOTS segments."""
+        return (
+            self.params.variant in blocks.VARIANTS
+            and len(self.segments) <= blocks.SLOTS
+            and all(seg.tfs.dtype == np.uint8 for seg in self.segments)
         )
 
     def _parts(self, term_id: int, place: int) -> list[tuple[int, int, int, int, int]]:
@@ -308,8 +315,8 @@ class BM25:
 
     def maxima(self, term: str) -> tuple[np.ndarray, float] | None:
         """The most the term gives a document of each block (see blocks.maxima), worked out
-        once per snapshot; None for a term with fewer documents than there are blocks,
-        whose postings give it at once."""
+        once per snapshot; None for a rarer term (KEPT_MAXIMA_DF), whose postings give it
+        at query time."""
         term_id = self.vocab.get(term)
         if term_id is None or self.df[term_id] < KEPT_MAXIMA_DF * blocks.count(self.n_docs):
             return None
