@@ -84,12 +84,17 @@ def segments(parts: Sequence[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) ->
 
 class Scoring(NamedTuple):
     """How a posting's score is worked out: the variant's code, k1, delta, and each
-    document's length normalisation."""
+    document's length normalisation (see `scoring`)."""
 
     variant: int
     k1: float
     delta: float
     norm: np.ndarray
+
+
+def scoring(variant: str, k1: float, delta: float, norm: np.ndarray) -> Scoring:
+    """The loops are compiled once per type of argument: always the same types here."""
+    return Scoring(VARIANTS[variant], float(k1), float(delta), read_only(norm, np.float64))
 
 
 @njit(cache=True, nogil=True)
@@ -102,23 +107,24 @@ def _weight(variant: int, k1: float, delta: float, idf: float, tf: float, norm: 
 
 
 @njit(cache=True, nogil=True)
-def _maxima(first, doc_ids, tfs, dense, parts, variant, k1, delta, norm, n_blocks):
+def _maxima(segs, parts, scoring, n_blocks):
     """The most a word (its parts, one a segment) gives a document of each block, IDF 1."""
+    variant, k1, delta, norm = scoring
     out = np.zeros(n_blocks)
     for p in range(len(parts)):
-        s, row = parts[p, SEGMENT], parts[p, ROW]
+        s, row, first = parts[p, SEGMENT], parts[p, ROW], segs.first[parts[p, SEGMENT]]
         if row >= 0:
-            freqs = dense[s][row]
+            freqs = segs.dense[s][row]
             for i in range(len(freqs)):
                 if freqs[i]:
-                    doc = first[s] + i
+                    doc = first + i
                     w = _weight(variant, k1, delta, 1.0, float(freqs[i]), norm[doc])
                     out[doc // BLOCK] = max(out[doc // BLOCK], w)
         else:
-            ids, seg_tfs = doc_ids[s], tfs[s]
+            ids, tfs = segs.doc_ids[s], segs.tfs[s]
             for i in range(parts[p, LO], parts[p, HI]):
-                doc = first[s] + ids[i]
-                w = _weight(variant, k1, delta, 1.0, float(seg_tfs[i]), norm[doc])
+                doc = first + ids[i]
+                w = _weight(variant, k1, delta, 1.0, float(tfs[i]), norm[doc])
                 out[doc // BLOCK] = max(out[doc // BLOCK], w)
     return out
 
@@ -126,7 +132,7 @@ def _maxima(first, doc_ids, tfs, dense, parts, variant, k1, delta, norm, n_block
 def maxima(segs: Segments, parts: np.ndarray, scoring: Scoring) -> tuple[np.ndarray, float]:
     """A word's most for a document of each block (its `parts` in the segments), as bytes
     rounded up, and the scale that turns a byte back into a bound."""
-    most = _maxima(*segs, parts, *_scoring(scoring), count(len(scoring.norm)))
+    most = _maxima(segs, parts, scoring, count(len(scoring.norm)))
     top = float(most.max(initial=0.0))
     if top == 0.0:
         return np.zeros(len(most), dtype=np.uint8), 0.0
@@ -138,25 +144,27 @@ def maxima(segs: Segments, parts: np.ndarray, scoring: Scoring) -> tuple[np.ndar
 
 
 @njit(cache=True, nogil=True)
-def _sums(first, doc_ids, tfs, dense, parts, idf, variant, k1, delta, norm):
+def _sums(segs, parts, idf, scoring):
     """Every document's score, and whether it holds a word, summed word by word."""
+    variant, k1, delta, norm = scoring
     scores = np.zeros(len(norm))
     held = np.zeros(len(norm), dtype=np.bool_)
     for p in range(len(parts)):
-        s, row, word_idf = parts[p, SEGMENT], parts[p, ROW], idf[parts[p, WORD]]
+        s, row, first = parts[p, SEGMENT], parts[p, ROW], segs.first[parts[p, SEGMENT]]
+        word_idf = idf[parts[p, WORD]]
         if row >= 0:
-            freqs = dense[s][row]
+            freqs = segs.dense[s][row]
             for i in range(len(freqs)):
                 if freqs[i]:
-                    doc = first[s] + i
+                    doc = first + i
                     tf = float(freqs[i])
                     scores[doc] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                     held[doc] = True
         else:
-            ids, seg_tfs = doc_ids[s], tfs[s]
+            ids, tfs = segs.doc_ids[s], segs.tfs[s]
             for i in range(parts[p, LO], parts[p, HI]):
-                doc = first[s] + ids[i]
-                tf = float(seg_tfs[i])
+                doc = first + ids[i]
+                tf = float(tfs[i])
                 scores[doc] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                 held[doc] = True
     return scores, held
@@ -168,31 +176,14 @@ def sums(
     """Every document's score for the words (as for best_matches), and which documents
     hold one of them: for an index of few documents, such as the sections' contexts, whose
     scores then bound the blocks and add to their documents' exactly."""
-    return _sums(*segs, parts, read_only(idf, np.float64), *_scoring(scoring))
+    return _sums(segs, parts, read_only(idf, np.float64), scoring)
 
 
 @njit(cache=True, nogil=True)
-def _bounds(
-    first,
-    doc_ids,
-    tfs,
-    dense,
-    parts,
-    idf,
-    stored,
-    scales,
-    variant,
-    k1,
-    delta,
-    norm,
-    text_weight,
-    starts,
-    group_scores,
-    group_held,
-    within,
-    use_within,
-):
+def _bounds(segs, parts, idf, stored, scales, scoring, text_weight, groups, within, use_within):
     """Each block's bound, and whether it holds a document that matches (and is within)."""
+    variant, k1, delta, norm = scoring
+    _, starts, group_scores, group_held = groups
     n_blocks = (len(norm) + BLOCK - 1) // BLOCK
     bound = np.zeros(n_blocks)
     present = np.zeros(n_blocks, dtype=np.bool_)
@@ -210,17 +201,17 @@ def _bounds(
             continue
         # A rarer word, with fewer postings than there are blocks: worked out here.
         word_idf = max(idf[w], 0.0) * text_weight
-        s, row = parts[p, SEGMENT], parts[p, ROW]
+        s, row, first = parts[p, SEGMENT], parts[p, ROW], segs.first[parts[p, SEGMENT]]
         block, most = -1, 0.0
         if row >= 0:
-            lo, hi = 0, len(dense[s][row])
+            lo, hi = 0, len(segs.dense[s][row])
         else:
             lo, hi = parts[p, LO], parts[p, HI]
         for i in range(lo, hi):
             if row >= 0:
-                tf, doc = float(dense[s][row][i]), first[s] + i
+                tf, doc = float(segs.dense[s][row][i]), first + i
             else:
-                tf, doc = float(tfs[s][i]), first[s] + doc_ids[s][i]
+                tf, doc = float(segs.tfs[s][i]), first + segs.doc_ids[s][i]
             if tf == 0:
                 continue
             if doc // BLOCK != block:
@@ -300,50 +291,15 @@ def _make_room(
 
 @njit(cache=True, nogil=True)
 def _best(
-    m,
-    first,
-    doc_ids,
-    tfs,
-    dense,
-    parts,
-    idf,
-    stored,
-    scales,
-    variant,
-    k1,
-    delta,
-    norm,
-    dead,
-    text_weight,
-    owner,
-    starts,
-    group_scores,
-    group_held,
-    within,
-    use_within,
+    m, dead, segs, parts, idf, stored, scales, scoring, text_weight, groups, within, use_within
 ):
-    """Sorted ids of the documents that may be among the m best."""
+    """Sorted ids of the documents that may be among the m best, `dead` ones left out."""
     bound, present = _bounds(
-        first,
-        doc_ids,
-        tfs,
-        dense,
-        parts,
-        idf,
-        stored,
-        scales,
-        variant,
-        k1,
-        delta,
-        norm,
-        text_weight,
-        starts,
-        group_scores,
-        group_held,
-        within,
-        use_within,
+        segs, parts, idf, stored, scales, scoring, text_weight, groups, within, use_within
     )
     ordered, bands, band_top = _order(bound, present)
+    variant, k1, delta, norm = scoring
+    owner, _, group_scores, group_held = groups
     n_docs = len(norm)
     grouped = len(owner) > 0
     total = np.zeros(BLOCK)
@@ -368,20 +324,21 @@ def _best(
         total[:] = 0.0
         matched[:] = False
         for p in range(len(parts)):
-            s, row, word_idf = parts[p, SEGMENT], parts[p, ROW], idf[parts[p, WORD]]
+            s, row, first = parts[p, SEGMENT], parts[p, ROW], segs.first[parts[p, SEGMENT]]
+            word_idf = idf[parts[p, WORD]]
             if row >= 0:
-                freqs = dense[s][row]
-                for doc in range(max(start, first[s]), min(end, first[s] + len(freqs))):
-                    tf = float(freqs[doc - first[s]])
+                freqs = segs.dense[s][row]
+                for doc in range(max(start, first), min(end, first + len(freqs))):
+                    tf = float(freqs[doc - first])
                     if tf > 0:
                         total[doc - start] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                         matched[doc - start] = True
             else:
-                ids, seg_tfs, hi = doc_ids[s], tfs[s], parts[p, HI]
-                j = parts[p, LO] + np.searchsorted(ids[parts[p, LO] : hi], start - first[s])
-                while j < hi and first[s] + ids[j] < end:
-                    doc = first[s] + ids[j]
-                    tf = float(seg_tfs[j])
+                ids, tfs, hi = segs.doc_ids[s], segs.tfs[s], parts[p, HI]
+                j = parts[p, LO] + np.searchsorted(ids[parts[p, LO] : hi], start - first)
+                while j < hi and first + ids[j] < end:
+                    doc = first + ids[j]
+                    tf = float(tfs[j])
                     total[doc - start] += _weight(variant, k1, delta, word_idf, tf, norm[doc])
                     matched[doc - start] = True
                     j += 1
@@ -427,10 +384,6 @@ def count(n_docs: int) -> int:
     return (n_docs + BLOCK - 1) // BLOCK
 
 
-def _scoring(scoring: Scoring) -> tuple[int, float, float, np.ndarray]:
-    return scoring.variant, scoring.k1, scoring.delta, read_only(scoring.norm, np.float64)
-
-
 def best_matches(
     segs: Segments,
     parts: np.ndarray,
@@ -470,24 +423,22 @@ def best_matches(
             np.zeros(0, dtype=np.bool_),
         )
     owner, starts, scores, held = groups
-    variant, k1, delta, norm = _scoring(scoring)
     return _best(
         m,
-        *segs,
+        read_only(np.zeros(0) if dead is None else dead, np.bool_),
+        segs,
         parts,
         read_only(idf if len(idf) else np.zeros(1), np.float64),
         levels,
         scales,
-        variant,
-        k1,
-        delta,
-        norm,
-        read_only(np.zeros(0) if dead is None else dead, np.bool_),
-        text_weight,
-        read_only(owner, np.int32),
-        read_only(starts, np.int64),
-        read_only(scores, np.float64),
-        read_only(held, np.bool_),
+        scoring,
+        float(text_weight),
+        (
+            read_only(owner, np.int32),
+            read_only(starts, np.int64),
+            read_only(scores, np.float64),
+            read_only(held, np.bool_),
+        ),
         read_only(np.zeros(0) if within is None else within, np.int64),
         within is not None,
     )
@@ -500,8 +451,8 @@ def warm() -> None:
     ids, tfs = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.uint8)
     segs = segments([(0, ids, tfs, np.zeros((0, 2), dtype=np.uint8))])
     parts = np.array([[0, 0, 0, 1, -1]], dtype=np.int64)
-    scoring = Scoring(VARIANTS["l"], 1.2, 0.5, np.ones(2))
-    kept = maxima(segs, parts, scoring)
-    best_matches(segs, parts, np.ones(1), [kept], scoring, None, 1.0, 1)
-    best_matches(segs, parts, np.ones(1), [None], scoring, None, 1.0, 1)
-    sums(segs, parts, np.ones(1), scoring)
+    how = scoring("l", 1.2, 0.5, np.ones(2))
+    kept = maxima(segs, parts, how)
+    best_matches(segs, parts, np.ones(1), [kept], how, None, 1.0, 1)
+    best_matches(segs, parts, np.ones(1), [None], how, None, 1.0, 1)
+    sums(segs, parts, np.ones(1), how)

@@ -287,7 +287,7 @@ class BM25:
     def scoring(self) -> Scoring:
         """How the compiled loops (retrieval/blocks.py) work out a posting's score."""
         p = self.params
-        return Scoring(blocks.VARIANTS[p.variant], p.k1, p.delta, self.norm)
+        return blocks.scoring(p.variant, p.k1, p.delta, self.norm)
 
     @cached_property
     def segs(self) -> Segments:
