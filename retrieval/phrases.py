@@ -94,17 +94,14 @@ class PhraseIndex:
         if len(needle) == 1:
             every = np.arange(len(self.flat), dtype=np.int64)
             return every[self._containing(needle, every)]
-        codes = _bigram_codes(needle)
-        sizes = [self._size(int(c)) for c in codes]
-        found = None
-        for size, code in sorted(zip(sizes, codes.tolist(), strict=True)):
-            if found is not None and size > NARROWING_RATIO * len(found):
+        rarest_first = sorted((self._size(code), code) for code in _bigram_codes(needle).tolist())
+        found = self._postings(rarest_first[0][1])
+        for size, code in rarest_first[1:]:
+            if size > NARROWING_RATIO * len(found):
                 # Reading a long list to narrow a short one costs more than checking the
                 # few extra candidates for the needle itself (`holds`).
                 break
-            postings = self._postings(code)
-            found = postings if found is None else intersect_sorted(found, postings)
-        assert found is not None
+            found = intersect_sorted(found, self._postings(code))
         return found.astype(np.int64)
 
     def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:
