@@ -16,8 +16,6 @@ live documents, so the scores are exactly those of a fresh build.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,8 +31,6 @@ VARIANTS = ("okapi", "plus", "l")
 # (blocks.py): going through its few postings costs a query less than adding up a byte a
 # block, and the index keeps no byte a block for the many rare words.
 KEPT_MAXIMA_DF = 0.25
-# How many postings (with their scores) an index keeps worked out, the most recent first.
-CACHED_POSTINGS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -211,10 +207,6 @@ class BM25:
         self.avgdl = total / self.n_live if self.n_live else 0.0
         self.norm = _length_norm(params, doc_len, self.avgdl)
         self._maxima: dict[int, tuple[np.ndarray, float]] = {}
-        self._postings: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cached = 0
-        # Questions and the warm-up thread look postings up at once.
-        self._lock = threading.Lock()
 
     @classmethod
     def from_tokens(cls, docs: Iterable[Sequence[str]], params: BM25Params) -> BM25:
@@ -233,28 +225,13 @@ class BM25:
     # looking up -------------------------------------------------------------------------
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Sorted ids of the live documents holding the term, and the term's score in each
-        (the arrays are shared: not to be changed)."""
+        """Sorted ids of the live documents holding the term, and the term's score in each."""
         term_id = self.vocab.get(term)
         if term_id is None:
             return None
-        with self._lock:
-            known = self._postings.get(term_id)
-            if known is not None:
-                self._postings.move_to_end(term_id)
-                return known
         docs, tfs = self._raw(term_id)
         weights = _weights(self.params, self.idf[term_id], tfs.astype(np.float64), self.norm[docs])
-        docs = docs.astype(np.int32, copy=False)
-        if len(docs) <= CACHED_POSTINGS // 16:
-            # The words of many questions come back again and again (工会, 职工, 发展…).
-            with self._lock:
-                if term_id not in self._postings:
-                    self._postings[term_id] = docs, weights
-                    self._cached += len(docs)
-                while self._cached > CACHED_POSTINGS:
-                    self._cached -= len(self._postings.popitem(last=False)[1][0])
-        return docs, weights
+        return docs.astype(np.int32, copy=False), weights
 
     def _raw(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         spans = [s.span(term_id) for s in self.segments]
