@@ -9,6 +9,8 @@ from bot import telegram_render as tr
 from bot.service import BotService
 
 PROMPT = "问> "
+# The terminal is one chat: 还有吗 pages on from its last answer.
+TERMINAL_CHAT = 0
 
 
 def respond(service: BotService, line: str) -> list[str]:
@@ -29,7 +31,7 @@ def respond(service: BotService, line: str) -> list[str]:
         line = rest
     if not line.strip():
         return [m.ASK_USAGE]
-    page = service.ask(line, "terminal", None)
+    page = service.ask(line, "terminal", None, chat_id=TERMINAL_CHAT)
     return [tr.to_plain(t) for t in page.messages]
 
 

@@ -58,7 +58,10 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
 def _answer_json(answer: Answer) -> dict:
     return {
         "query": answer.query,
+        "confidence": answer.confidence,
         "answered": answer.answered,
+        "corrections": [list(c) for c in answer.corrections],
+        "scope": list(answer.scope),
         "took_ms": round(answer.took_ms, 3),
         "phrase": answer.phrase,
         "phrase_count": answer.phrase_count,

@@ -1,6 +1,14 @@
 """Every sentence a user can read, in one place (Simplified Chinese, short and polite)."""
 
 NOTHING_FOUND = "抱歉，没有找到相关内容。请换个说法再试，或发送 /speeches 查看讲话列表。"
+CLOSEST_SPEECH = (
+    "与您的问题最接近的是《{title}》，可发送 /speech {id} 查看提纲；也可以试试更短的关键词。"
+)
+RELATED_MARK = "（可能相关）"
+RELATED_HEADER = "没有找到直接回答这个问题的段落，以下内容可能相关："
+CORRECTED = "已按“{meant}”查找（您输入的是“{typed}”）。"
+NOT_CHINESE = "目前只能回答中文问题，请用中文提问，例如：工会工作的立身之本是什么？"
+NO_EARLIER_QUESTION = "请先提一个问题，再发送“还有吗”查看更多结果。"
 PHRASE_COUNT = "“{phrase}”共出现在 {count} 个段落中。"
 PHRASE_NOT_FOUND = "没有找到包含“{phrase}”的原文。"
 PARAGRAPH = "第{n}段"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import messages as m
 from bot.admin import Stats
-from retrieval.model import Answer, Hit, IndexReport
+from retrieval.model import NOT_CHINESE, RELATED, Answer, Hit, IndexReport
 from retrieval.store import ParagraphRow, SpeechRow
 
 
@@ -27,11 +27,33 @@ def phrase_line(answer: Answer) -> str:
     return m.PHRASE_NOT_FOUND.format(phrase=answer.phrase)
 
 
+def notes(answer: Answer) -> list[str]:
+    """What was searched instead of what was typed (typos)."""
+    return [m.CORRECTED.format(typed=t, meant=s) for t, s in answer.corrections]
+
+
+def header(answer: Answer) -> str:
+    """The first line of an answer, by its tier."""
+    if answer.confidence == RELATED:
+        return m.RELATED_HEADER
+    return phrase_line(answer) or m.ANSWER_HEADER
+
+
+def nothing_found(answer: Answer) -> list[str]:
+    """Why there is no passage, and what to do next."""
+    if answer.notice == NOT_CHINESE:
+        return [m.NOT_CHINESE]
+    lines = [phrase_line(answer)] if answer.phrase else []
+    lines.append(m.NOTHING_FOUND)
+    if answer.closest:
+        lines.append(m.CLOSEST_SPEECH.format(title=answer.closest_title, id=answer.closest))
+    return lines
+
+
 def answer_text(answer: Answer) -> str:
     if not answer.answered:
-        lines = [phrase_line(answer)] if answer.phrase else []
-        return "\n".join([*lines, m.NOTHING_FOUND])
-    lines = [phrase_line(answer) or m.ANSWER_HEADER, ""]
+        return "\n".join([*notes(answer), *nothing_found(answer)])
+    lines = [*notes(answer), header(answer), ""]
     for hit in answer.hits:
         lines.append(f"{hit.rank}. 「{hit.snippet}」")
         lines.append(f"   —— {source_line(hit)}")

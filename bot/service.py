@@ -9,9 +9,11 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+from bot import messages as m
 from bot import telegram_render as tr
 from bot.access import user_hash
 from bot.config import Config
+from retrieval import cues
 from retrieval.library import Library
 from retrieval.model import Answer
 
@@ -32,11 +34,30 @@ class BotService:
         self.library = library
         self.config = config
 
-    def ask(self, question: str, chat_type: str, user_id: int | None, k: int = 0) -> Page:
+    def ask(
+        self,
+        question: str,
+        chat_type: str,
+        user_id: int | None,
+        k: int = 0,
+        chat_id: int | None = None,
+        replied_to: int | None = None,
+    ) -> Page:
+        """Answer a question. In a chat (`chat_id`), 还有吗 pages on from the chat's last
+        answer, and a reply to one of the bot's answers (`replied_to`, its message id) is
+        read together with the question that answer was for."""
+        journal = self.library.journal
+        earlier = journal.answered_by(chat_id, replied_to) if chat_id and replied_to else None
+        if chat_id is not None and cues.load().asks_for_more(question):
+            return self._more(chat_id, earlier, k)
+        follows = ""
+        if earlier is not None:
+            entry = journal.logged_query(earlier)
+            follows = entry["query"] if entry else ""
         started = time.perf_counter()
-        answer, more = self._search(question, k or self.config.top_k, 0)
+        answer, more = self._search(question, k or self.config.top_k, 0, follows)
         top = answer.hits[0] if answer.hits else None
-        log_id = self.library.journal.log_query(
+        log_id = journal.log_query(
             chat_type=chat_type,
             user_hash=user_hash(self.config.telegram, user_id),
             query=question,
@@ -44,8 +65,40 @@ class BotService:
             top_speech=top.speech_id if top else "",
             top_paragraph=top.paragraph if top else 0,
             latency_ms=(time.perf_counter() - started) * 1000,
+            follows=follows,
         )
-        return Page(answer, tr.pack(tr.answer_blocks(answer)), log_id, 0, more)
+        if chat_id is not None and answer.answered:
+            journal.remember_shown(chat_id, log_id, len(answer.hits))
+        return Page(answer, self._render(answer), log_id, 0, more)
+
+    def _more(self, chat_id: int, log_id: int | None, k: int) -> Page:
+        """The next passages of the chat's last question (or of the one replied to)."""
+        journal = self.library.journal
+        last = journal.last_shown(chat_id)
+        if log_id is None and last is not None:
+            log_id = last[0]
+        shown = last[1] if last and last[0] == log_id else self.config.top_k
+        page = self.page(log_id, shown, k) if log_id is not None else None
+        if page is None:
+            empty = Answer(query="", confidence="none", hits=())
+            return Page(empty, [tr.esc(m.NO_EARLIER_QUESTION)], 0, 0, False)
+        journal.remember_shown(chat_id, page.log_id, shown + len(page.answer.hits))
+        return page
+
+    def remember_sent(self, chat_id: int, message_ids: list[int], page: Page) -> None:
+        """Which question the messages just sent answer, for replies to them."""
+        if page.log_id:
+            self.library.journal.remember_answer(chat_id, message_ids, page.log_id)
+
+    def _render(self, answer: Answer) -> list[str]:
+        """The answer's messages; an outline asked for comes first."""
+        blocks = tr.answer_blocks(answer)
+        if answer.outline:
+            store = self.library.store
+            speech = store.speech(answer.outline)
+            if speech is not None:
+                blocks = tr.outline_blocks(speech, store.paragraphs_of(speech.id)) + blocks
+        return tr.pack(blocks)
 
     def find(self, phrase: str, chat_type: str, user_id: int | None, k: int = 0) -> Page:
         """Exact look-up: the phrase is asked in quotes, so paging keeps it a phrase."""
@@ -57,12 +110,13 @@ class BotService:
         entry = self.library.journal.logged_query(log_id)
         if entry is None:
             return None
-        answer, more = self._search(entry["query"], k or self.config.top_k, offset)
+        k = k or self.config.top_k
+        answer, more = self._search(entry["query"], k, offset, entry.get("follows") or "")
         return Page(answer, tr.pack(tr.answer_blocks(answer)), log_id, offset, more)
 
-    def _search(self, question: str, k: int, offset: int) -> tuple[Answer, bool]:
+    def _search(self, question: str, k: int, offset: int, follows: str = "") -> tuple[Answer, bool]:
         """One more hit than shown is fetched, so the "more" button appears only when useful."""
-        answer = self.library.engine.search(question, k=k + 1, offset=offset)
+        answer = self.library.engine.search(question, k=k + 1, offset=offset, follows=follows)
         return dataclasses.replace(answer, hits=answer.hits[:k]), len(answer.hits) > k
 
     def full_text(self, speech_id: str, n: int) -> list[str] | None:

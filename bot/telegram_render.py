@@ -10,7 +10,7 @@ import html
 import re
 
 from bot import messages as m
-from bot.render import phrase_line, source_line
+from bot.render import header, notes, nothing_found, source_line
 from retrieval.model import Answer, Hit
 from retrieval.store import ParagraphRow, SpeechRow
 
@@ -41,12 +41,14 @@ def hit_block(hit: Hit, numbered: bool = True) -> str:
 
 
 def answer_blocks(answer: Answer) -> list[str]:
-    """Header and one block per passage; never empty, never unrelated passages."""
-    if not answer.answered or not answer.hits:
-        lead = [esc(phrase_line(answer))] if answer.phrase else []
-        return [*lead, esc(m.NOTHING_FOUND)] if not answer.answered else [esc(m.NO_MORE)]
-    head = esc(phrase_line(answer) or m.ANSWER_HEADER)
-    return [head, *(hit_block(h) for h in answer.hits)]
+    """Header by tier and one block per passage; never empty. Passages that may only be
+    related come under a header that says so."""
+    lead = [esc("\n".join(notes(answer)))] if answer.corrections else []
+    if not answer.answered:
+        return [*lead, esc("\n".join(nothing_found(answer)))]
+    if not answer.hits:
+        return [esc(m.NO_MORE)]
+    return [*lead, esc(header(answer)), *(hit_block(h) for h in answer.hits)]
 
 
 def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) -> list[str]:

@@ -35,16 +35,28 @@ def word_weight(word: str, doc_freq: int, n_docs: int, place: bool = False) -> f
     return weight
 
 
-def passage_coverage(weights: dict[str, float], flat: str, context: str) -> float:
+def passage_coverage(
+    weights: dict[str, float],
+    flat: str,
+    context: str,
+    related: dict[str, tuple[str, ...]] | None = None,
+) -> float:
     """Share of the question's weight found in the paragraph or its context.
 
     Words are looked for as substrings of the normalised text (`flat`, as query.normalize
     gives it), so a question that segments a name differently from the text (南昌 /
     南昌市) still meets it. The context (heading, speech title, congress) counts as part
-    of the paragraph.
+    of the paragraph. A word also counts as found when one of its `related` words (a
+    synonym, another homophone) is.
     """
     total = sum(weights.values())
     if not total:
         return 0.0
     haystack = flat + "\n" + normalize(context)
-    return sum(w for word, w in weights.items() if word in haystack) / total
+    related = related or {}
+    found = sum(
+        w
+        for word, w in weights.items()
+        if word in haystack or any(o in haystack for o in related.get(word, ()))
+    )
+    return found / total

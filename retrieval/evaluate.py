@@ -1,18 +1,20 @@
-"""Answer quality on a JSONL query set: Hit@1, Hit@3, MRR@5 per kind, and honest no-answers."""
+"""Answer quality on a JSONL query set: Hit@1, Hit@3, MRR@5 per kind, and the answer tiers."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.model import ANSWER, NONE, RELATED
 from retrieval.search import SearchEngine
 
 _KEEP = re.compile(r"[^\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]+")
 NOANSWER = "noanswer"
 DEPTH = 5
+TIERS = (ANSWER, RELATED, NONE)
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,20 @@ def first_correct_rank(texts: list[str], gold: tuple[str, ...]) -> int | None:
 
 
 def evaluate(engine: SearchEngine, queries: list[EvalQuery]) -> dict:
+    """Ranks count passages shown in any tier; `tiers` shares count each tier's answers."""
     per_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    tiers: dict[str, Counter] = {"answerable": Counter(), NOANSWER: Counter()}
     details = []
-    noanswer_total = noanswer_right = 0
     for q in queries:
         answer = engine.search(q.query, k=DEPTH)
         texts = [h.text for h in answer.hits] if answer.answered else []
         if q.kind == NOANSWER:
-            noanswer_total += 1
-            noanswer_right += not answer.answered
-            details.append({"id": q.id, "kind": q.kind, "ok": not answer.answered})
+            tiers[NOANSWER][answer.confidence] += 1
+            details.append(
+                {"id": q.id, "kind": q.kind, "ok": not answer.answered, "tier": answer.confidence}
+            )
             continue
+        tiers["answerable"][answer.confidence] += 1
         rank = first_correct_rank(texts, q.gold)
         for key in (q.kind, "overall"):
             row = per_kind[key]
@@ -71,7 +76,7 @@ def evaluate(engine: SearchEngine, queries: list[EvalQuery]) -> dict:
             row[1] += rank == 1
             row[2] += rank is not None and rank <= 3
             row[3] += 1 / rank if rank else 0.0
-        details.append({"id": q.id, "kind": q.kind, "rank": rank, "answered": answer.answered})
+        details.append({"id": q.id, "kind": q.kind, "rank": rank, "tier": answer.confidence})
     kinds = {
         kind: {
             "n": int(n),
@@ -81,11 +86,17 @@ def evaluate(engine: SearchEngine, queries: list[EvalQuery]) -> dict:
         }
         for kind, (n, h1, h3, rr) in sorted(per_kind.items(), key=lambda kv: kv[0] == "overall")
     }
+    shares = {
+        group: {"n": sum(c.values()), **{t: c[t] / max(sum(c.values()), 1) for t in TIERS}}
+        for group, c in tiers.items()
+    }
+    noanswer = shares[NOANSWER]
     return {
         "kinds": kinds,
+        "tiers": shares,
         "noanswer": {
-            "n": noanswer_total,
-            "nothing_found": noanswer_right / noanswer_total if noanswer_total else None,
+            "n": noanswer["n"],
+            "nothing_found": noanswer[NONE] if noanswer["n"] else None,
         },
         "queries": details,
     }
@@ -97,9 +108,11 @@ def format_report(result: dict) -> str:
         lines.append(
             f"{kind:<12}{row['n']:>4}{row['hit@1']:>8.3f}{row['hit@3']:>8.3f}{row['mrr@5']:>8.3f}"
         )
-    na = result["noanswer"]
-    if na["n"]:
-        lines.append(f"{'noanswer':<12}{na['n']:>4}  nothing found: {na['nothing_found']:.3f}")
+    lines.append(f"{'tiers':<12}{'n':>4}{ANSWER:>9}{RELATED:>9}{NONE:>9}")
+    for group, row in result["tiers"].items():
+        if row["n"]:
+            shares = "".join(f"{row[t]:>9.3f}" for t in TIERS)
+            lines.append(f"{group:<12}{row['n']:>4}{shares}")
     misses = [d["id"] for d in result["queries"] if d.get("rank") != 1 and not d.get("ok", False)]
     if misses:
         lines.append("not first: " + " ".join(misses))

@@ -129,6 +129,17 @@ class Snapshot:
     def live(self) -> np.ndarray:
         return np.flatnonzero(~self.dead)
 
+    def speech_docs(self, speech_ids: Iterable[str]) -> np.ndarray:
+        """Sorted ids of the live paragraphs of these speeches."""
+        wanted = set(speech_ids)
+        found = [np.zeros(0, dtype=np.int64)]
+        for seg, offset in zip(self.segments, self.starts[:-1].tolist(), strict=True):
+            codes = [i for i, s in enumerate(seg.speech_ids) if s in wanted]
+            if codes:
+                found.append(np.flatnonzero(np.isin(seg.columns["speech"], codes)) + offset)
+        docs = np.concatenate(found)
+        return docs[~self.dead[docs]]
+
     def rows(self) -> Iterator[ParagraphRow]:
         return (self.row(doc) for doc in self.live().tolist())
 

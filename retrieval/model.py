@@ -50,14 +50,36 @@ class Hit:
     highlights: tuple[tuple[int, int], ...] = ()
 
 
+# How sure an answer is: the passages answer the question; they may be related; nothing.
+ANSWER = "answer"
+RELATED = "related"
+NONE = "none"
+# Why nothing was searched: the question is not written in Chinese.
+NOT_CHINESE = "not_chinese"
+
+
 @dataclass(frozen=True)
 class Answer:
+    """`corrections`: (typed, searched) pairs of words read as typos. `scope`: the speeches
+    the question named. `outline`: the speech whose outline was asked for. `closest`: on
+    `none`, the speech nearest to the question, as a next step. `notice`: NOT_CHINESE."""
+
     query: str
-    answered: bool
+    confidence: str
     hits: tuple[Hit, ...]
     took_ms: float = 0.0
     phrase: str = ""
     phrase_count: int = 0
+    corrections: tuple[tuple[str, str], ...] = ()
+    scope: tuple[str, ...] = ()
+    outline: str = ""
+    closest: str = ""
+    closest_title: str = ""
+    notice: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.confidence != NONE
 
 
 @dataclass

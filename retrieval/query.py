@@ -1,11 +1,18 @@
-"""Query analysis: what the user typed → Simplified text, search terms and exact phrases."""
+"""Query analysis: what the user typed → Simplified text, search terms and exact phrases,
+with what a chat message adds taken off (filler, a named speech, typos) and the corpus's own
+words for what was asked in other words (synonyms)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from retrieval.clean import to_simplified
+from retrieval.cues import is_not_chinese
+from retrieval.lexicon import Lexicon
+from retrieval.scope import Reference
+from retrieval.spelling import Correction, corrections
+from retrieval.synonyms import alternatives
 from retrieval.tokenize import Tokenizer
 
 QUOTED = re.compile(r"「([^」]+)」|『([^』]+)』|“([^”]+)”|‘([^’]+)’|\"([^\"]+)\"|'([^']+)'")
@@ -36,7 +43,12 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Query:
-    """`phrases` (quoted) and `fragment` (pasted) are kept as typed, for display."""
+    """`phrases` (quoted) and `fragment` (pasted) are kept as typed, for display.
+
+    `terms` are what was typed (typos corrected), `extra_terms` the corpus's other words
+    for them (synonyms, other homophones), which count less. `related` maps a question
+    word to those other words, for coverage.
+    """
 
     raw: str
     text: str
@@ -46,28 +58,96 @@ class Query:
     phrases: tuple[str, ...]
     fragment: str
     has_question_words: bool
+    extra_terms: tuple[str, ...] = ()
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    reference: Reference = field(default_factory=Reference)
+    corrections: tuple[Correction, ...] = ()
+    outline: bool = False
+    not_chinese: bool = False
+    expects: str = ""
+
+    @property
+    def bm25_terms(self) -> list[str]:
+        """Typed words count twice as much as the words found for them."""
+        if not self.extra_terms:
+            return list(self.terms)
+        return [*self.terms, *self.terms, *self.extra_terms]
 
 
-def analyse(raw: str, tokenizer: Tokenizer) -> Query:
+def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Query:
     text = expand_abbreviations(to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS]))
     quoted = tuple(
         q.strip()
         for q in (next(g for g in m.groups() if g) for m in QUOTED.finditer(text))
         if len(normalize(q)) >= 2
     )
-    words = tokenizer.content_words(text)
     asks = any(
         w in tokenizer.question_words for w in tokenizer.words(text)
     ) or text.rstrip().endswith(("?", "？"))
     flat = normalize(text)
     fragment = text if not quoted and not asks and len(flat) >= FRAGMENT_MIN_CHARS else ""
+    core, reference, fixes, outline, expects = text, Reference(), (), False, ""
+    if lexicon is not None:
+        reference = lexicon.catalog.find(text)
+        expects = lexicon.cues.expected(text)
+        outline = lexicon.cues.asks_for_outline(text)
+        core = lexicon.cues.strip_fillers(text)
+        if outline:
+            core = lexicon.cues.strip_outline(core)
+        core, fixes = _corrected(core, tokenizer, lexicon)
+    words = tokenizer.content_words(core)
+    terms = tokenizer.query_terms(core)
+    related, extra = _related(core, fixes, tokenizer, lexicon)
     return Query(
         raw=raw,
         text=text,
-        terms=tuple(tokenizer.query_terms(text)),
+        terms=tuple(terms),
         words=tuple(words),
         places=frozenset(w for w, flag in words.items() if flag == "ns"),
         phrases=quoted,
         fragment=fragment,
         has_question_words=asks,
+        extra_terms=tuple(t for t in extra if t not in terms),
+        related=related,
+        tags=words,
+        reference=reference,
+        corrections=fixes,
+        outline=outline,
+        not_chinese=is_not_chinese(text),
+        expects=expects,
     )
+
+
+def _corrected(
+    text: str, tokenizer: Tokenizer, lexicon: Lexicon
+) -> tuple[str, tuple[Correction, ...]]:
+    """The text with the stretches read as typos written as the corpus word they sound like."""
+    drop = tokenizer.stopwords | tokenizer.question_words
+    words = ["" if w in drop else w for w in tokenizer.plain_words(text)]
+    found = corrections(words, lexicon.known, lexicon.pinyin, lexicon.general_freq)
+    for fix in found:
+        text = text.replace(fix.typed, fix.meant[0], 1)
+    return text, tuple(found)
+
+
+def _related(
+    text: str, fixes: tuple[Correction, ...], tokenizer: Tokenizer, lexicon: Lexicon | None
+) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Question words → the corpus's other words for them, and those words' search terms."""
+    if lexicon is None:
+        return {}, []
+    related: dict[str, tuple[str, ...]] = {
+        fix.meant[0]: fix.meant[1:] for fix in fixes if len(fix.meant) > 1
+    }
+    for word, others in alternatives(text.lower(), lexicon.synonyms).items():
+        used = tuple(o for o in others if lexicon.known(o) or _held(o, lexicon))
+        if used:
+            related[word] = related.get(word, ()) + used
+    extra = [t for others in related.values() for o in others for t in tokenizer.query_terms(o)]
+    return related, extra
+
+
+def _held(word: str, lexicon: Lexicon) -> bool:
+    """A word the index splits (地区生产总值) but the text holds."""
+    return len(word) >= 3 and bool(lexicon.snapshot.containing(normalize(word)).size)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from retrieval.arrays import present_sorted
 from retrieval.bm25 import best, combined_scores, top
 from retrieval.coverage import passage_coverage, word_weight
+from retrieval.cues import holds
 from retrieval.index import Snapshot
-from retrieval.model import Answer, Hit
+from retrieval.lexicon import Lexicon
+from retrieval.model import ANSWER, NONE, NOT_CHINESE, Answer, Hit
 from retrieval.query import WORD_CHAR, Query, analyse, normalize
 from retrieval.snippet import find_spans, make_snippet
+from retrieval.tiers import Evidence, TierRule
 from retrieval.tokenize import Tokenizer
 
 # Up to this many paragraphs holding a keyword's bigrams are all checked for the keyword.
@@ -27,8 +32,11 @@ class Ranking:
     context_weight: float = 1.0
     # How many BM25 candidates are re-ordered by coverage.
     rerank_depth: int = 20
-    # Least share of the question's weight the best passage must cover to be an answer.
-    min_coverage: float = 0.5
+    # A word the corpus never uses (not a name) weighs this share of the rarest word's
+    # weight: questions put things in other words than the text, so its absence is weak
+    # evidence that the question is about something else.
+    unknown_word_share: float = 0.3
+    tiers: TierRule = field(default_factory=TierRule)
 
 
 @dataclass(frozen=True)
@@ -37,9 +45,10 @@ class Ranked:
 
     order: np.ndarray
     scores: np.ndarray
-    answered: bool
+    confidence: str
     phrase: str = ""
     phrase_count: int = 0
+    evidence: Evidence | None = None
 
 
 class SearchEngine:
@@ -51,19 +60,50 @@ class SearchEngine:
         self.ranking = ranking or Ranking()
         self.fields = snapshot.fields(self.ranking.context_weight)
 
-    def search(self, raw: str, k: int = 3, offset: int = 0) -> Answer:
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        return Lexicon(self.snapshot, self.tokenizer)
+
+    def analyse(self, raw: str, follows: str = "") -> Query:
+        """The question, read together with the one it follows up (a reply to an answer):
+        a speech the follow-up names replaces the one the first question named."""
+        if not follows:
+            return analyse(raw, self.tokenizer, self.lexicon)
+        first = analyse(follows, self.tokenizer, self.lexicon)
+        then = analyse(raw, self.tokenizer, self.lexicon)
+        earlier = first.text
+        if then.reference.named or then.reference.speech_ids:
+            for name in first.reference.named:
+                earlier = earlier.replace(name, " ")
+        return analyse(f"{earlier} {then.text}", self.tokenizer, self.lexicon)
+
+    def search(self, raw: str, k: int = 3, offset: int = 0, follows: str = "") -> Answer:
         started = time.perf_counter()
-        query = analyse(raw, self.tokenizer)
+        query = self.analyse(raw, follows)
+        if query.not_chinese:
+            return Answer(query=raw, confidence=NONE, hits=(), notice=NOT_CHINESE)
         ranked = self.rank(query, offset + k)
-        page = slice(offset, offset + k) if ranked.answered else slice(0)
+        shown = ranked.confidence != NONE
+        page = slice(offset, offset + k) if shown else slice(0)
         hits = self._hits(query, ranked.order[page], ranked.scores[page], ranked.phrase, offset)
+        closest = ""
+        if not shown and ranked.order.size:
+            closest = self.snapshot.row(int(ranked.order[0])).speech_id
+        closest_title = self.snapshot.speeches[closest].title if closest else ""
         return Answer(
             query=raw,
-            answered=ranked.answered,
+            confidence=ranked.confidence,
             hits=hits,
             took_ms=(time.perf_counter() - started) * 1000,
             phrase=ranked.phrase,
             phrase_count=ranked.phrase_count,
+            corrections=tuple((c.typed, c.meant[0]) for c in query.corrections),
+            scope=query.reference.speech_ids,
+            outline=query.reference.speech_ids[0]
+            if query.outline and len(query.reference.speech_ids) == 1
+            else "",
+            closest=closest,
+            closest_title=closest_title,
         )
 
     def find_phrase(self, text: str, k: int = 10, offset: int = 0) -> Answer:
@@ -75,8 +115,9 @@ class SearchEngine:
         """At least the `depth` best documents, when there are that many."""
         snap = self.snapshot
         if not len(snap) or not (query.terms or query.phrases or query.fragment):
-            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), False)
-        terms = list(query.terms)
+            return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), NONE)
+        terms = query.bm25_terms
+        scope = self._scope(query)
         # Exact words: quoted phrases, else the whole input when it is not a question (a
         # keyword or a pasted fragment that occurs verbatim is exactly what was asked for).
         wanted = list(query.phrases)
@@ -84,11 +125,14 @@ class SearchEngine:
             wanted = [query.fragment or query.text]
         if query.phrases or query.fragment:
             containing = self._containing([normalize(p) for p in wanted])
+            if scope is not None and np.isin(containing, scope).any():
+                containing = containing[np.isin(containing, scope)]
             if query.phrases or containing.size:
                 # Asked for exact words: every paragraph that has them, and only those.
                 first, first_scores = self._best_of(containing, terms, depth)
                 phrase = "、".join(wanted)
-                return Ranked(first, first_scores, bool(first.size), phrase, int(containing.size))
+                found = ANSWER if first.size else NONE
+                return Ranked(first, first_scores, found, phrase, int(containing.size))
         elif wanted:
             first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
             if first.size:
@@ -98,10 +142,18 @@ class SearchEngine:
                 return Ranked(
                     np.concatenate([first, rest[outside]]),
                     np.concatenate([first_scores, rest_scores[outside]]),
-                    True,
+                    ANSWER,
                 )
-        order, scores = top(self.fields, terms, max(depth, self.ranking.rerank_depth))
+        want = max(depth, self.ranking.rerank_depth)
+        order, scores = top(self.fields, terms, want, within=scope)
+        if scope is not None and not order.size:
+            order, scores = top(self.fields, terms, want)
         return self._rerank(query, order, scores)
+
+    def _scope(self, query: Query) -> np.ndarray | None:
+        """The paragraphs of the speeches the question names, if it names any."""
+        ids = query.reference.speech_ids
+        return self.snapshot.speech_docs(ids) if ids else None
 
     def _containing(self, needles: list[str]) -> np.ndarray:
         found = self.snapshot.containing(needles[0])
@@ -149,15 +201,47 @@ class SearchEngine:
             docs = np.union1d(found, docs[: depth + len(found)])
         return best(docs, combined_scores(self.fields, terms, docs), depth)
 
-    def word_weights(self, query: Query) -> dict[str, float]:
+    def word_weights(self, query: Query) -> tuple[dict[str, float], float]:
+        """Each question word's weight in coverage, and the share of the question's full
+        weight in words the corpus uses. The words that name the speech a question points
+        at (南昌, 代表大会) are left out: the scope holds them already."""
         n = len(self.snapshot)
+        named = self._naming_text(query)
         weights = {}
+        full = known = 0.0
         for word in query.words:
             key = normalize(word)
-            if key:
-                df = max(self.snapshot.text.doc_freq(word), self.snapshot.context.doc_freq(word))
-                weights[key] = word_weight(key, df, n, place=word in query.places)
-        return weights
+            if not key or key in named:
+                continue
+            df = self.lexicon.doc_freq(word)
+            weight = word_weight(key, df, n, place=word in query.places)
+            full += weight
+            if df or word in query.related:
+                known += weight
+            elif not names_something(word, query.tags[word]):
+                weight *= self.ranking.unknown_word_share
+            weights[key] = weight
+        return weights, known / full if full else 1.0
+
+    def _naming_text(self, query: Query) -> str:
+        speeches = [self.snapshot.speeches.get(i) for i in query.reference.speech_ids]
+        parts = [*query.reference.named, *(f"{s.title}{s.event}" for s in speeches if s)]
+        return normalize(" ".join(parts))
+
+    def unknown_names(self, query: Query) -> tuple[str, ...]:
+        """Words of the question that name something the corpus never mentions: a name made
+        of words the corpus knows (哈尔滨市委) is not one."""
+        lex = self.lexicon
+        return tuple(
+            word
+            for word, tag in query.tags.items()
+            if names_something(word, tag)
+            and not lex.known(word)
+            and not self.snapshot.containing(normalize(word)).size
+            and not all(
+                lex.known(t) for t in self.tokenizer.query_terms(word) if 1 < len(t) < len(word)
+            )
+        )
 
     def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
         """Re-order the best BM25 candidates by how much of the question each one covers.
@@ -170,21 +254,48 @@ class SearchEngine:
         depth = r.rerank_depth
         head = order[:depth]
         if not head.size:
-            return Ranked(order, scores, False)
-        weights = self.word_weights(query)
+            return Ranked(order, scores, NONE)
+        weights, known_share = self.word_weights(query)
+        related = {normalize(w): tuple(map(normalize, o)) for w, o in query.related.items()}
         top_score = float(scores[0]) or 1.0
         combined = np.empty(head.size)
         covered = np.empty(head.size)
         for i, doc in enumerate(head.tolist()):
             flat = self.snapshot.flat_of(doc)
-            covered[i] = passage_coverage(weights, flat, self.snapshot.context_text(doc))
+            context = self.snapshot.context_text(doc)
+            # A question that only names a speech (南昌十三大的讲话) is covered by its scope.
+            covered[i] = passage_coverage(weights, flat, context, related) if weights else 1.0
             combined[i] = scores[i] / top_score * covered[i]
         best_first = np.argsort(-combined, kind="stable")
+        best_doc = int(head[best_first[0]])
+        evidence = Evidence(
+            coverage=float(covered[best_first[0]]),
+            holds_fact=holds(query.expects, self.snapshot.row(best_doc).text),
+            known_share=known_share,
+            unknown_names=self.unknown_names(query),
+            unknown_congress=self._unknown_congress(query),
+            scoped=bool(query.reference.speech_ids),
+        )
         return Ranked(
             np.concatenate([head[best_first], order[depth:]]),
             np.concatenate([scores[:depth][best_first], scores[depth:]]),
-            bool(covered[best_first[0]] >= r.min_coverage),
+            r.tiers.decide(evidence),
+            evidence=evidence,
         )
+
+    def _unknown_congress(self, query: Query) -> bool:
+        """A congress the corpus does not hold; but 第五次代表大会以来 in the sixth's speech
+        names a congress that speech speaks of."""
+        ref = query.reference
+        if not ref.unknown_congress:
+            return False
+        named = self._scope(query)
+        for ordinal in ref.ordinals:
+            for form in (f"第{ordinal}次", f"{ordinal}大"):
+                spoken = self.snapshot.containing(form)
+                if np.isin(spoken, named).any() if named is not None else spoken.size:
+                    return False
+        return True
 
     def _hits(
         self, query: Query, docs: np.ndarray, scores: np.ndarray, phrase: str, offset: int
@@ -216,6 +327,28 @@ class SearchEngine:
                 )
             )
         return tuple(hits)
+
+
+# Parts of speech (jieba's tags) of words that name a place or an organisation. Its person
+# (nr) and other-name (nz) tags fall on too many ordinary words (拜早年, 大奖) to be evidence.
+NAMING_TAGS = frozenset({"ns", "nt"})
+_ORDINAL_NUMBER = re.compile(r"第[零一二三四五六七八九十百千\d]+[次届条款项]")
+
+
+def names_something(word: str, tag: str) -> bool:
+    """A place, an organisation, a number or an ordinal (GDP, 2023年, 第四十二条)."""
+    if len(word) < 2:
+        return False
+    return (
+        tag in NAMING_TAGS
+        or bool(_ORDINAL_NUMBER.search(word))
+        or any(c.isdigit() or (c.isascii() and c.isalpha()) for c in word)
+    )
+
+
+def _made_of_known(word: str, tokenizer: Tokenizer, lexicon: Lexicon) -> bool:
+    parts = [t for t in tokenizer.query_terms(word) if 1 < len(t) < len(word)]
+    return bool(parts) and all(lexicon.known(t) for t in parts)
 
 
 def _first_holding(snap: Snapshot, needle: str, docs: np.ndarray, count: int) -> np.ndarray:

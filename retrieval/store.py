@@ -333,6 +333,20 @@ class Journal(Database):
             if_not_exists=True,
         )
         db["query_log"].create_index(["ts"], if_not_exists=True)
+        if "follows" not in db["query_log"].columns_dict:
+            # Stores from before follow-ups: the question an entry followed up, if any.
+            db["query_log"].add_column("follows", str, not_null_default="")
+        # Per chat, the question last answered and how many of its passages were shown,
+        # so that 还有吗 pages on; and which question each answer message answered, so that
+        # a reply to it is read together with that question. Both outlive a restart.
+        db["conversations"].create(
+            {"chat_id": int, "log_id": int, "shown": int}, pk="chat_id", if_not_exists=True
+        )
+        db["answer_messages"].create(
+            {"chat_id": int, "message_id": int, "log_id": int},
+            pk=("chat_id", "message_id"),
+            if_not_exists=True,
+        )
 
     def log_query(
         self,
@@ -345,6 +359,7 @@ class Journal(Database):
         top_paragraph: int,
         latency_ms: float,
         ts: float | None = None,
+        follows: str = "",
     ) -> int:
         """Returns the entry's id, which buttons under an answer refer to."""
         with self.transaction() as db:
@@ -360,6 +375,7 @@ class Journal(Database):
                         "top_speech": top_speech,
                         "top_paragraph": top_paragraph,
                         "latency_ms": latency_ms,
+                        "follows": follows,
                     }
                 )
                 .last_pk
@@ -368,6 +384,34 @@ class Journal(Database):
     def logged_query(self, entry_id: int) -> dict | None:
         rows = list(self.db.query("select * from query_log where id = ?", [entry_id]))
         return rows[0] if rows else None
+
+    def remember_shown(self, chat_id: int, log_id: int, shown: int) -> None:
+        with self.transaction() as db:
+            db["conversations"].upsert(
+                {"chat_id": chat_id, "log_id": log_id, "shown": shown}, pk="chat_id"
+            )
+
+    def last_shown(self, chat_id: int) -> tuple[int, int] | None:
+        """The chat's last answered question's log id, and how many passages were shown."""
+        rows = list(self.db.query("select * from conversations where chat_id = ?", [chat_id]))
+        return (rows[0]["log_id"], rows[0]["shown"]) if rows else None
+
+    def remember_answer(self, chat_id: int, message_ids: list[int], log_id: int) -> None:
+        with self.transaction() as db:
+            db["answer_messages"].upsert_all(
+                [{"chat_id": chat_id, "message_id": m, "log_id": log_id} for m in message_ids],
+                pk=("chat_id", "message_id"),
+            )
+
+    def answered_by(self, chat_id: int, message_id: int) -> int | None:
+        """The log id of the question a message of the bot answered."""
+        rows = list(
+            self.db.query(
+                "select log_id from answer_messages where chat_id = ? and message_id = ?",
+                [chat_id, message_id],
+            )
+        )
+        return rows[0]["log_id"] if rows else None
 
     def query_log(self, since: float) -> list[dict]:
         return list(self.db.query("select * from query_log where ts >= ? order by ts", [since]))

@@ -99,6 +99,11 @@ class Tokenizer:
         cut = self.engine.cut_for_search if self.search_mode else self.engine.cut
         return tuple(w.lower() for w in cut(block) if _WORD.search(w))
 
+    def plain_words(self, text: str) -> list[str]:
+        """Dictionary words without overlap (accurate mode, no guessed words): the stretches
+        a typo check reads, where search mode's sub-words would overlap."""
+        return [w.lower() for w in self.engine.cut(text, HMM=False) if _WORD.search(w)]
+
     def warm(self) -> None:
         """Load the dictionaries now, so the first question is not the one that waits."""
         self.content_words("工会")

@@ -61,12 +61,13 @@ def test_search_json_finds_every_niangjiaren_paragraph(
 def test_search_reads_queries_from_stdin(
     config_file: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("娘家人\n\n明天会下雨吗\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("娘家人\n\n医保报销比例是多少\n"))
     code, out, _ = _run(capsys, "--config", config_file, "search", "--json")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0
-    assert [a["query"] for a in lines] == ["娘家人", "明天会下雨吗"]
+    assert [a["query"] for a in lines] == ["娘家人", "医保报销比例是多少"]
     assert lines[0]["answered"] and not lines[1]["answered"]
+    assert lines[0]["confidence"] == "answer" and lines[1]["confidence"] == "none"
     assert lines[1]["hits"] == []
 
 

@@ -1,5 +1,6 @@
 """Rendering for Telegram and the terminal: escaping, highlighting, splitting, safety."""
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -59,8 +60,19 @@ def test_a_single_huge_block_is_cut_into_valid_pieces() -> None:
 
 
 def test_nothing_found_is_never_empty() -> None:
-    blocks = tr.answer_blocks(Answer("x", False, ()))
+    blocks = tr.answer_blocks(Answer("x", "none", ()))
     assert tr.pack(blocks) == [tr.esc(tr.m.NOTHING_FOUND)]
+
+
+def test_each_tier_has_its_own_header(engine: SearchEngine) -> None:
+    answer = engine.search("工会工作的立身之本是什么？", k=1)
+    assert answer.confidence == "answer"
+    assert tr.to_plain(tr.pack(tr.answer_blocks(answer))[0]).startswith(tr.m.ANSWER_HEADER)
+    related = dataclasses.replace(answer, confidence="related")
+    assert tr.to_plain(tr.pack(tr.answer_blocks(related))[0]).startswith(tr.m.RELATED_HEADER)
+    foreign = engine.search("What did the Harbin speech say about model workers?")
+    assert foreign.confidence == "none" and foreign.notice == "not_chinese"
+    assert tr.to_plain(tr.pack(tr.answer_blocks(foreign))[0]) == tr.m.NOT_CHINESE
 
 
 def test_plain_twin_reads_like_the_message(engine: SearchEngine) -> None:

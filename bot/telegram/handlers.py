@@ -21,6 +21,7 @@ from bot import telegram_render as tr
 from bot.render import source_line
 from bot.service import BotService, Page
 from bot.telegram import keyboards
+from retrieval.model import RELATED
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,16 @@ def _in_group(message: Message) -> bool:
     return message.chat.type != ChatType.PRIVATE
 
 
-async def send_page(message: Message, page: Page) -> None:
-    """The answer as replies; the buttons go under the last message."""
+async def send_page(message: Message, page: Page, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The answer as replies; the buttons go under the last message. The messages are
+    remembered, so that a reply to one is read as a follow-up of this question."""
     quote = _in_group(message)
+    sent = []
     for i, text in enumerate(page.messages):
         last = i == len(page.messages) - 1
         markup = keyboards.answer_keyboard(page) if last else None
-        await message.reply_html(text, reply_markup=markup, do_quote=quote)
+        sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
+    service(context).remember_sent(message.chat.id, [s.message_id for s in sent], page)
 
 
 async def send_texts(message: Message, texts: list[str]) -> None:
@@ -52,11 +56,20 @@ async def send_texts(message: Message, texts: list[str]) -> None:
         await message.reply_html(text, do_quote=_in_group(message))
 
 
+def _replied_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The id of the bot's message this one replies to, if it replies to the bot."""
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == context.bot.id:
+        return replied.message_id
+    return None
+
+
 async def answer_question(message: Message, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     k = GROUP_PASSAGES if _in_group(message) else 0
     user = message.from_user.id if message.from_user else None
-    page = service(context).ask(text, message.chat.type, user, k)
-    await send_page(message, page)
+    replied = _replied_to_bot(message, context)
+    page = service(context).ask(text, message.chat.type, user, k, message.chat.id, replied)
+    await send_page(message, page, context)
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,8 +84,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not message or not message.text:
         return
     mention = f"@{context.bot.username}"
-    replied = message.reply_to_message
-    to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+    to_bot = _replied_to_bot(message, context) is not None
     if mention.lower() not in message.text.lower() and not to_bot:
         return
     question = re.sub(re.escape(mention), " ", message.text, flags=re.IGNORECASE).strip()
@@ -103,7 +115,7 @@ async def on_find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     user = message.from_user.id if message.from_user else None
     k = GROUP_PASSAGES if _in_group(message) else 0
-    await send_page(message, service(context).find(phrase, message.chat.type, user, k))
+    await send_page(message, service(context).find(phrase, message.chat.type, user, k), context)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -185,11 +197,12 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await inline.answer([], cache_time=5, button=_inline_button(m.INLINE_HINT))
         return
     page = service(context).ask(text, "inline", inline.from_user.id, INLINE_RESULTS)
+    related = m.RELATED_MARK if page.answer.confidence == RELATED else ""
     results = [
         InlineQueryResultArticle(
             id=f"{hit.speech_id}-{hit.paragraph}",
             title=source_line(hit)[:120],
-            description=hit.snippet[:120],
+            description=(related + hit.snippet)[:120],
             input_message_content=InputTextMessageContent(
                 tr.hit_block(hit, numbered=False), parse_mode=ParseMode.HTML
             ),

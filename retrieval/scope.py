@@ -1,0 +1,73 @@
+"""Which speech a question points at: 南昌十三大, 哈尔滨那次大会, 余杭那篇讲话, 教科文卫体那个会.
+
+The names are worked out from each speech's place and congress (the store has them), so a
+new speech is found by its names without anything written by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from retrieval.cues import Cues
+
+_NUMERAL = "[一二三四五六七八九十]{1,3}"
+# 第十三次代表大会 / 第十三届工代会 / 十三大 (but not 第一次…会议, 十大工程 or 三大任务).
+_ORDINAL = re.compile(
+    rf"第({_NUMERAL})[次届](?:工会|会员)?(?:代表大会|工代会|大会)|({_NUMERAL})大(?![会型力局家部多批项])"
+)
+_EVENT = re.compile(rf"^(.*?)工会第({_NUMERAL})次")
+
+
+@dataclass(frozen=True)
+class SpeechNames:
+    speech_id: str
+    names: tuple[str, ...]
+    ordinal: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`speech_ids`: the speeches the question names (empty: none named). `named`: the words
+    that named them. `unknown_congress`: it names a congress the corpus does not hold."""
+
+    speech_ids: tuple[str, ...] = ()
+    named: tuple[str, ...] = ()
+    unknown_congress: bool = False
+    ordinals: tuple[str, ...] = ()
+
+
+class Catalog:
+    def __init__(self, speeches: Iterable[tuple[str, str, str]], cues: Cues) -> None:
+        """`speeches`: (id, place, congress) of each speech."""
+        entries = []
+        for speech_id, place, event in speeches:
+            names = cues.short_names(place)
+            match = _EVENT.match(event)
+            ordinal = match.group(2) if match else ""
+            if match:
+                # What names the union besides its place: 市教科文卫体 → 教科文卫体.
+                org = match.group(1).removeprefix(place)
+                org = org.lstrip("".join(s for s in cues.place_suffixes if len(s) == 1))
+                if len(org) >= 2:
+                    names.append(org)
+            entries.append(SpeechNames(speech_id, tuple(n for n in names if n), ordinal))
+        self.entries = tuple(entries)
+
+    def find(self, text: str) -> Reference:
+        by_name = [e for e in self.entries if any(n in text for n in e.names)]
+        ordinals = {a or b for a, b in _ORDINAL.findall(text)}
+        if by_name:
+            named = tuple(dict.fromkeys(n for e in by_name for n in e.names if n in text))
+            held = [e for e in by_name if not ordinals or e.ordinal in ordinals]
+            if not held:
+                ids = tuple(e.speech_id for e in by_name)
+                return Reference(ids, named, unknown_congress=True, ordinals=tuple(ordinals))
+            return Reference(tuple(e.speech_id for e in held), named)
+        if ordinals and "工会" in text:
+            held = [e for e in self.entries if e.ordinal in ordinals]
+            if not held:
+                return Reference(unknown_congress=True, ordinals=tuple(ordinals))
+            return Reference(tuple(e.speech_id for e in held))
+        return Reference()

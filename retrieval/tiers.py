@@ -1,0 +1,49 @@
+"""How sure an answer is: `answer`, `related` or `none` (retrieval.model), from the evidence
+a search leaves. Thresholds were calibrated on half of our own query set and checked on the
+other half (docs/retrieval.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.model import ANSWER, NONE, RELATED
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """`coverage`: share of the question's weight the best passage covers (coverage.py).
+    `unknown_names`: words that name something (a place, an organisation, a person, a
+    date, a number) and that the corpus never uses. `unknown_congress`: the question names
+    a congress the corpus does not hold. `scoped`: it named a speech the corpus holds.
+    `holds_fact`: the best passage holds the kind of fact asked for (a number, a date, a
+    person), or none was asked for. `known_share`: share of the question's weight in words
+    the corpus uses at all."""
+
+    coverage: float
+    unknown_names: tuple[str, ...] = ()
+    unknown_congress: bool = False
+    scoped: bool = False
+    holds_fact: bool = True
+    known_share: float = 1.0
+
+
+@dataclass(frozen=True)
+class TierRule:
+    answer_coverage: float = 0.6
+    related_coverage: float = 0.15
+    # Below this share of known words a question is never answered confidently: what it
+    # is about is mostly words the speeches never use (明天会下雨吗).
+    answer_known_share: float = 0.5
+
+    def decide(self, evidence: Evidence) -> str:
+        if evidence.unknown_congress or evidence.unknown_names:
+            return NONE
+        tiers = [NONE, RELATED, ANSWER]
+        level = (evidence.coverage >= self.related_coverage) + (
+            evidence.coverage >= self.answer_coverage
+        )
+        if not evidence.holds_fact:
+            level = max(level - 1, 0)
+        if evidence.known_share < self.answer_known_share:
+            level = min(level, 1)
+        return tiers[level]
