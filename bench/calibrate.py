@@ -1,6 +1,7 @@
 """Calibrate the answer tiers (retrieval/tiers.py) on a query set, and check them on another.
 
-    python bench/calibrate.py tests/data/staff-tune.jsonl --check tests/data/staff-holdout.jsonl
+    python bench/calibrate.py tests/data/staff-tune.jsonl tests/data/staff-validation.jsonl \
+        --check tests/data/staff-holdout.jsonl --check tests/data/dev-queries.jsonl
 
 The evidence of every query is gathered once; each pair of coverage thresholds on the grid
 is then scored against the targets (answerable told "none" ≤ 3 %, unanswerable answered
@@ -83,12 +84,12 @@ def show(name: str, m: dict[str, float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tune", type=Path)
+    parser.add_argument("tune", type=Path, nargs="+")
     parser.add_argument("--check", type=Path, action="append", default=[])
     args = parser.parse_args()
     library = Library.open(BUNDLED_CORPUS, ":memory:")
     engine = library.engine
-    cases = gather(engine, args.tune)
+    cases = [case for path in args.tune for case in gather(engine, path)]
     folds = [cases[i::5] for i in range(5)]
     for i, held in enumerate(folds):
         rest = [c for j, f in enumerate(folds) if j != i for c in f]

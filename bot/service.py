@@ -15,7 +15,7 @@ from bot.access import user_hash
 from bot.config import Config
 from retrieval import cues
 from retrieval.library import Library
-from retrieval.model import Answer
+from retrieval.model import NONE, Answer
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class BotService:
         journal = self.library.journal
         earlier = journal.answered_by(chat_id, replied_to) if chat_id and replied_to else None
         if chat_id is not None and cues.load().asks_for_more(question):
-            return self._more(chat_id, earlier, k)
+            return self._more(chat_id, earlier or journal.last_shown(chat_id), k)
         follows = ""
         if earlier is not None:
-            entry = journal.logged_query(earlier)
+            entry = journal.logged_query(earlier[0])
             follows = entry["query"] if entry else ""
         started = time.perf_counter()
         answer, more = self._search(question, k or self.config.top_k, 0, follows)
@@ -71,24 +71,23 @@ class BotService:
             journal.remember_shown(chat_id, log_id, len(answer.hits))
         return Page(answer, self._render(answer), log_id, 0, more)
 
-    def _more(self, chat_id: int, log_id: int | None, k: int) -> Page:
-        """The next passages of the chat's last question (or of the one replied to)."""
-        journal = self.library.journal
-        last = journal.last_shown(chat_id)
-        if log_id is None and last is not None:
-            log_id = last[0]
-        shown = last[1] if last and last[0] == log_id else self.config.top_k
-        page = self.page(log_id, shown, k) if log_id is not None else None
+    def _more(self, chat_id: int, asked: tuple[int, int] | None, k: int) -> Page:
+        """The passages after those shown of a question: (log id, how many were shown) of
+        the answer replied to, or of the chat's last one."""
+        page = self.page(asked[0], asked[1], k) if asked is not None else None
         if page is None:
-            empty = Answer(query="", confidence="none", hits=())
+            empty = Answer(query="", confidence=NONE, hits=())
             return Page(empty, [tr.esc(m.NO_EARLIER_QUESTION)], 0, 0, False)
-        journal.remember_shown(chat_id, page.log_id, shown + len(page.answer.hits))
+        self.library.journal.remember_shown(
+            chat_id, page.log_id, page.offset + len(page.answer.hits)
+        )
         return page
 
     def remember_sent(self, chat_id: int, message_ids: list[int], page: Page) -> None:
         """Which question the messages just sent answer, for replies to them."""
         if page.log_id:
-            self.library.journal.remember_answer(chat_id, message_ids, page.log_id)
+            shown = page.offset + len(page.answer.hits)
+            self.library.journal.remember_answer(chat_id, message_ids, page.log_id, shown)
 
     def _render(self, answer: Answer) -> list[str]:
         """The answer's messages; an outline asked for comes first."""

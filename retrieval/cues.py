@@ -14,19 +14,25 @@ from pathlib import Path
 
 CUES = Path(__file__).resolve().parents[1] / "data" / "query_cues.toml"
 
-NUMBER, DATE, PERSON = "number", "date", "person"
 _NUMERALS = "〇零一二三四五六七八九十百千万亿两"
-# What answers each kind of question: 20多万, 三个, 30%; 2023年, 六月, 25日; 郭学勤同志.
-_HOLDS = {
-    NUMBER: re.compile(rf"\d|[{_NUMERALS}]+(?:多)?[个名位人户家次项所元万亿%倍成]"),
-    DATE: re.compile(rf"\d+\s*[年月日号]|[{_NUMERALS}]{{2,4}}年|[{_NUMERALS}]{{1,3}}月"),
-    PERSON: re.compile(r"[\u4e00-\u9fff]{2,3}(?:同志|先生|女士|主席|书记|部长|市长)"),
+# Days a speech dates itself by (在春节即将来临之际).
+_FESTIVALS = "春节|元旦|元宵|清明|端午|中秋|国庆|五一|七一|新春|新年|岁末|年初|年底|年末"
+# A list counts what a count question asks (有几项 → 一是…二是…).
+_ENUMERATION = "[一二三四五六七八九十]是|[一二三四五六七八九十]要|第[一二三四五六七八九十][，、,]"
+_NUMBER = rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}]+)"
+# What answers each kind of question: 2023年, 六月; 郭学勤同志; 500万元; 30%; 20多万.
+_FACTS = {
+    "date": rf"\d+\s*[年月日号]|[{_NUMERALS}]{{2,4}}年|[{_NUMERALS}]{{1,3}}月|{_FESTIVALS}",
+    "person": r"[\u4e00-\u9fff]{2,3}(?:同志|先生|女士|主席|书记|部长|市长)",
+    "money": rf"{_NUMBER}多?[万亿]?元",
+    "share": rf"\d+(?:\.\d+)?\s*%|百分之|[{_NUMERALS}]成",
+    "number": rf"\d|[{_NUMERALS}]+多?[个名位人户家次项所元万亿%倍成]",
 }
 
 
-def holds(kind: str, text: str) -> bool:
-    """Whether the passage holds the kind of fact asked for."""
-    return not kind or bool(_HOLDS[kind].search(text))
+def holds(fact: re.Pattern[str] | None, text: str) -> bool:
+    """Whether the passage holds the kind of fact asked for (None: nothing in particular)."""
+    return fact is None or bool(fact.search(text))
 
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -42,6 +48,8 @@ class Cues:
     place_suffixes: tuple[str, ...]
     congress_words: tuple[str, ...]
     asks: dict[str, tuple[str, ...]]
+    measure_words: str
+    source_requests: tuple[str, ...]
 
     @functools.cached_property
     def _filler_pattern(self) -> re.Pattern[str]:
@@ -68,12 +76,27 @@ class Cues:
     def asks_for_outline(self, text: str) -> bool:
         return any(cue in text for cue in self.outline_requests)
 
-    def expected(self, text: str) -> str:
-        """What kind of fact the question asks for (NUMBER, DATE, PERSON), or ""."""
+    def asks_for_source(self, text: str) -> bool:
+        return any(cue in text for cue in self.source_requests)
+
+    def expected(self, text: str) -> re.Pattern[str] | None:
+        """What a passage must hold to answer the question: a date, a person, an amount of
+        money, a share, that many of a measure word (多少个 → 三个), that ordinal (第几条 →
+        第四十二条), a number; None when the question asks for none of these."""
         for kind, words in self.asks.items():
-            if any(w in text for w in words):
-                return kind
-        return ""
+            if any(w in text for w in words) and kind != "number":
+                return re.compile(_FACTS[kind])
+        if self.measure_words:
+            measures = re.escape(self.measure_words)
+            ordinal = re.search(rf"第几([{measures}])", text)
+            if ordinal:
+                return re.compile(rf"第{_NUMBER}{ordinal.group(1)}")
+            counted = re.search(rf"(?<!哪)(?:多少|几)([{measures}])", text)
+            if counted:
+                return re.compile(rf"{_NUMBER}多?{counted.group(1)}|{_ENUMERATION}")
+        if any(w in text for w in self.asks.get("number", ())):
+            return re.compile(_FACTS["number"])
+        return None
 
     def short_names(self, place: str) -> list[str]:
         """Every way to name a place: 杭州市余杭区 → 杭州市余杭区, 杭州市, 杭州, 余杭区, 余杭."""
@@ -112,5 +135,7 @@ def load(path: Path = CUES) -> Cues:
         outline_requests=tuple(data.get("outline_requests", ())),
         place_suffixes=tuple(data.get("place_suffixes", ())),
         congress_words=tuple(data.get("congress_words", ())),
-        asks={kind: tuple(data.get(f"asks_{kind}", ())) for kind in (DATE, NUMBER, PERSON)},
+        asks={kind: tuple(data.get(f"asks_{kind}", ())) for kind in _FACTS},
+        measure_words=data.get("measure_words", ""),
+        source_requests=tuple(data.get("source_requests", ())),
     )

@@ -158,6 +158,11 @@ class Snapshot:
         docs = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
         return docs[~self.dead[docs]]
 
+    def bigram_freq(self, bigram: str) -> int:
+        """Paragraphs holding the bigram (a replaced file's dead ones counted too: a weight
+        needs no more)."""
+        return sum(s.phrases.bigram_freq(bigram) for s in self.segments)
+
     def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:
         out = np.empty(len(docs), dtype=bool)
         at = np.searchsorted(self.starts, docs, side="right") - 1

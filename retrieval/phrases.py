@@ -86,6 +86,11 @@ class PhraseIndex:
             return np.zeros(0, dtype=np.uint32)
         return self.docs[self.indptr[at] : self.indptr[at + 1]]
 
+    def bigram_freq(self, bigram: str) -> int:
+        """How many documents hold the two characters side by side."""
+        codes = _bigram_codes(bigram)
+        return self._size(int(codes[0])) if len(codes) == 1 else 0
+
     def candidates(self, needle: str) -> np.ndarray:
         """Sorted ids of the documents holding every bigram of the needle: all those that
         contain it, and (for needles longer than two characters) perhaps a few more."""

@@ -65,7 +65,8 @@ class Query:
     corrections: tuple[Correction, ...] = ()
     outline: bool = False
     not_chinese: bool = False
-    expects: str = ""
+    expects: re.Pattern[str] | None = None
+    asks_source: bool = False
 
     @property
     def bm25_terms(self) -> list[str]:
@@ -76,26 +77,34 @@ class Query:
 
 
 def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Query:
-    text = expand_abbreviations(to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS]))
+    typed = to_simplified(" ".join(raw.split())[:MAX_QUERY_CHARS])
+    # Quoted words are looked up as written (省工会十三大精神), not with 十三大 spelt out.
     quoted = tuple(
         q.strip()
-        for q in (next(g for g in m.groups() if g) for m in QUOTED.finditer(text))
+        for q in (next(g for g in m.groups() if g) for m in QUOTED.finditer(typed))
         if len(normalize(q)) >= 2
     )
-    asks = any(
-        w in tokenizer.question_words for w in tokenizer.words(text)
-    ) or text.rstrip().endswith(("?", "？"))
-    flat = normalize(text)
-    fragment = text if not quoted and not asks and len(flat) >= FRAGMENT_MIN_CHARS else ""
-    core, reference, fixes, outline, expects = text, Reference(), (), False, ""
+    text = expand_abbreviations(typed)
+    core, reference, fixes, outline, expects = text, Reference(), (), False, None
     if lexicon is not None:
         reference = lexicon.catalog.find(text)
         expects = lexicon.cues.expected(text)
         outline = lexicon.cues.asks_for_outline(text)
         core = lexicon.cues.strip_fillers(text)
+    # A pasted fragment may come with a request around it (…那段帮我找下): it is what is
+    # left once the chat filler is gone, if that is no question.
+    pasted = " ".join(core.split())
+    asks = any(
+        w in tokenizer.question_words for w in tokenizer.words(pasted)
+    ) or text.rstrip().endswith(("?", "？"))
+    long_enough = len(normalize(pasted)) >= FRAGMENT_MIN_CHARS
+    fragment = pasted if not quoted and not asks and long_enough else ""
+    if lexicon is not None:
         if outline:
             core = lexicon.cues.strip_outline(core)
         core, fixes = _corrected(core, tokenizer, lexicon)
+        # A typo inside quotation marks is one too (“群众利意无小事”).
+        quoted = tuple(_apply(q, fixes) for q in quoted)
     words = tokenizer.content_words(core)
     terms = tokenizer.query_terms(core)
     related, extra = _related(core, fixes, tokenizer, lexicon)
@@ -116,6 +125,7 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         outline=outline,
         not_chinese=is_not_chinese(text),
         expects=expects,
+        asks_source=lexicon is not None and lexicon.cues.asks_for_source(text),
     )
 
 
@@ -123,12 +133,16 @@ def _corrected(
     text: str, tokenizer: Tokenizer, lexicon: Lexicon
 ) -> tuple[str, tuple[Correction, ...]]:
     """The text with the stretches read as typos written as the corpus word they sound like."""
-    drop = tokenizer.stopwords | tokenizer.question_words
+    drop = tokenizer.query_stopwords
     words = ["" if w in drop else w for w in tokenizer.plain_words(text)]
-    found = corrections(words, lexicon.known, lexicon.pinyin, lexicon.general_freq)
-    for fix in found:
-        text = text.replace(fix.typed, fix.meant[0], 1)
-    return text, tuple(found)
+    found = tuple(corrections(words, lexicon.known, lexicon.pinyin, lexicon.general_freq))
+    return _apply(text, found), found
+
+
+def _apply(text: str, fixes: tuple[Correction, ...]) -> str:
+    for fix in fixes:
+        text = text.replace(fix.typed, fix.meant[0])
+    return text
 
 
 def _related(

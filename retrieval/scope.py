@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from retrieval.cues import Cues
 
 _NUMERAL = "[一二三四五六七八九十]{1,3}"
-# 第十三次代表大会 / 第十三届工代会 / 十三大 (but not 第一次…会议, 十大工程 or 三大任务).
+# 第十三次代表大会 / 第十三届工代会 / 十三大 (but not 第一次…会议, 三大活动 or 十大工程): the
+# short form only where a congress is talked of (十三大精神, 十三大以来, 十三大上讲的).
 _ORDINAL = re.compile(
-    rf"第({_NUMERAL})[次届](?:工会|会员)?(?:代表大会|工代会|大会)|({_NUMERAL})大(?![会型力局家部多批项])"
+    rf"第({_NUMERAL})[次届](?:工会|会员)?(?:代表大会|工代会|大会)"
+    rf"|({_NUMERAL})大(?=$|[^\u4e00-\u9fff]|精神|以来|上|召开|报告|期间|的|讲|说|提|开)"
 )
 _EVENT = re.compile(rf"^(.*?)工会第({_NUMERAL})次")
 

@@ -15,7 +15,7 @@ from retrieval.coverage import passage_coverage, word_weight
 from retrieval.cues import holds
 from retrieval.index import Snapshot
 from retrieval.lexicon import Lexicon
-from retrieval.model import ANSWER, NONE, NOT_CHINESE, Answer, Hit
+from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
 from retrieval.query import WORD_CHAR, Query, analyse, normalize
 from retrieval.snippet import find_spans, make_snippet
 from retrieval.tiers import Evidence, TierRule
@@ -36,6 +36,9 @@ class Ranking:
     # weight: questions put things in other words than the text, so its absence is weak
     # evidence that the question is about something else.
     unknown_word_share: float = 0.3
+    # Share of the re-ranking given to the question's character bigrams found in the
+    # passage (weighted by rarity): they meet words that segment differently.
+    bigram_share: float = 0.5
     tiers: TierRule = field(default_factory=TierRule)
 
 
@@ -65,12 +68,16 @@ class SearchEngine:
         return Lexicon(self.snapshot, self.tokenizer)
 
     def analyse(self, raw: str, follows: str = "") -> Query:
-        """The question, read together with the one it follows up (a reply to an answer):
-        a speech the follow-up names replaces the one the first question named."""
+        """The question, read together with the one it follows up (a reply to an answer)
+        unless it is a whole question itself: a speech the follow-up names replaces the one
+        the first question named (娘家人, then 那哈尔滨讲话里是怎么说的)."""
         if not follows:
             return analyse(raw, self.tokenizer, self.lexicon)
         first = analyse(follows, self.tokenizer, self.lexicon)
         then = analyse(raw, self.tokenizer, self.lexicon)
+        named = self._naming(then)
+        if sum(normalize(w) not in named for w in then.words) >= STANDALONE_WORDS:
+            return then
         earlier = first.text
         if then.reference.named or then.reference.speech_ids:
             for name in first.reference.named:
@@ -131,7 +138,11 @@ class SearchEngine:
                 # Asked for exact words: every paragraph that has them, and only those.
                 first, first_scores = self._best_of(containing, terms, depth)
                 phrase = "、".join(wanted)
-                found = ANSWER if first.size else NONE
+                found = NONE
+                if first.size:
+                    # Where the words were said is in the text; what they mean may not be.
+                    sure = not query.has_question_words or query.asks_source
+                    found = ANSWER if sure else RELATED
                 return Ranked(first, first_scores, found, phrase, int(containing.size))
         elif wanted:
             first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
@@ -201,14 +212,16 @@ class SearchEngine:
             docs = np.union1d(found, docs[: depth + len(found)])
         return best(docs, combined_scores(self.fields, terms, docs), depth)
 
-    def word_weights(self, query: Query) -> tuple[dict[str, float], float]:
-        """Each question word's weight in coverage, and the share of the question's full
-        weight in words the corpus uses. The words that name the speech a question points
-        at (南昌, 代表大会) are left out: the scope holds them already."""
+    def word_weights(self, query: Query) -> tuple[dict[str, float], float, int, int]:
+        """Each question word's weight in coverage; the share of the question's full weight
+        in words the corpus uses; how many words it uses and how many (of two characters
+        or more) it never does. The words that name the speech a question points at (南昌,
+        代表大会) are left out: the scope holds them already."""
         n = len(self.snapshot)
-        named = self._naming_text(query)
+        named = self._naming(query)
         weights = {}
         full = known = 0.0
+        used = unused = 0
         for word in query.words:
             key = normalize(word)
             if not key or key in named:
@@ -216,17 +229,28 @@ class SearchEngine:
             df = self.lexicon.doc_freq(word)
             weight = word_weight(key, df, n, place=word in query.places)
             full += weight
-            if df or word in query.related:
+            if df or word in query.related or self.snapshot.containing(key).size:
                 known += weight
-            elif not names_something(word, query.tags[word]):
-                weight *= self.ranking.unknown_word_share
+                used += 1
+            else:
+                unused += len(key) > 1
+                if not names_something(word, query.tags[word]):
+                    weight *= self.ranking.unknown_word_share
             weights[key] = weight
-        return weights, known / full if full else 1.0
+        return weights, known / full if full else 1.0, used, unused
 
-    def _naming_text(self, query: Query) -> str:
-        speeches = [self.snapshot.speeches.get(i) for i in query.reference.speech_ids]
-        parts = [*query.reference.named, *(f"{s.title}{s.event}" for s in speeches if s)]
-        return normalize(" ".join(parts))
+    def _naming(self, query: Query) -> frozenset[str]:
+        """The words a question names its speech with: the place or union (南昌), the
+        congress and its number (工会, 代表大会, 第十三次, 十三大)."""
+        ref = query.reference
+        if not ref.speech_ids:
+            return frozenset(map(normalize, ref.named))
+        ordinals = [
+            e.ordinal for e in self.lexicon.catalog.entries if e.speech_id in ref.speech_ids
+        ]
+        words = [*ref.named, *self.lexicon.cues.congress_words, "工会"]
+        words += [form for o in ordinals if o for form in (f"第{o}次", f"{o}大")]
+        return frozenset(map(normalize, words))
 
     def unknown_names(self, query: Query) -> tuple[str, ...]:
         """Words of the question that name something the corpus never mentions: a name made
@@ -237,10 +261,8 @@ class SearchEngine:
             for word, tag in query.tags.items()
             if names_something(word, tag)
             and not lex.known(word)
-            and not self.snapshot.containing(normalize(word)).size
-            and not all(
-                lex.known(t) for t in self.tokenizer.query_terms(word) if 1 < len(t) < len(word)
-            )
+            and not any(self.snapshot.containing(form).size for form in _written_forms(word))
+            and not _made_of_known(word, self.tokenizer, lex)
         )
 
     def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
@@ -255,23 +277,28 @@ class SearchEngine:
         head = order[:depth]
         if not head.size:
             return Ranked(order, scores, NONE)
-        weights, known_share = self.word_weights(query)
+        weights, known_share, used, unused = self.word_weights(query)
         related = {normalize(w): tuple(map(normalize, o)) for w, o in query.related.items()}
         top_score = float(scores[0]) or 1.0
         combined = np.empty(head.size)
         covered = np.empty(head.size)
+        pairs = self._bigram_weights(query) if r.bigram_share else {}
+        pair_total = sum(pairs.values()) or 1.0
         for i, doc in enumerate(head.tolist()):
             flat = self.snapshot.flat_of(doc)
             context = self.snapshot.context_text(doc)
             # A question that only names a speech (南昌十三大的讲话) is covered by its scope.
             covered[i] = passage_coverage(weights, flat, context, related) if weights else 1.0
-            combined[i] = scores[i] / top_score * covered[i]
+            paired = sum(w for b, w in pairs.items() if b in flat) / pair_total
+            mix = (1 - r.bigram_share) * covered[i] + r.bigram_share * paired
+            combined[i] = scores[i] / top_score * mix
         best_first = np.argsort(-combined, kind="stable")
         best_doc = int(head[best_first[0]])
         evidence = Evidence(
             coverage=float(covered[best_first[0]]),
             holds_fact=holds(query.expects, self.snapshot.row(best_doc).text),
             known_share=known_share,
+            lone_word=unused > 0 and used <= 1,
             unknown_names=self.unknown_names(query),
             unknown_congress=self._unknown_congress(query),
             scoped=bool(query.reference.speech_ids),
@@ -282,6 +309,15 @@ class SearchEngine:
             r.tiers.decide(evidence),
             evidence=evidence,
         )
+
+    def _bigram_weights(self, query: Query) -> dict[str, float]:
+        """The question's character bigrams (outside the words naming its speech), each
+        weighted by how rare it is in the paragraphs."""
+        n = len(self.snapshot)
+        named = self._naming(query)
+        flat = "".join(normalize(w) for w in query.words if normalize(w) not in named)
+        pairs = {flat[i : i + 2] for i in range(len(flat) - 1)}
+        return {b: word_weight(b, self.snapshot.bigram_freq(b), n) for b in pairs if len(b) == 2}
 
     def _unknown_congress(self, query: Query) -> bool:
         """A congress the corpus does not hold; but 第五次代表大会以来 in the sixth's speech
@@ -302,7 +338,14 @@ class SearchEngine:
     ) -> tuple[Hit, ...]:
         snap = self.snapshot
         n = len(snap)
-        weights = {t: word_weight(t, snap.text.doc_freq(t), n) for t in query.terms}
+        # The words naming the speech asked about (哈尔滨) would pull the quoted window away
+        # from what was asked about it.
+        named = self._naming(query)
+        weights = {
+            t: word_weight(t, snap.text.doc_freq(t), n)
+            for t in query.terms
+            if not any(t in name for name in named)
+        }
         needles = [normalize(p) for p in phrase.split("、")] if phrase else []
         hits = []
         for rank, (doc, score) in enumerate(
@@ -329,6 +372,8 @@ class SearchEngine:
         return tuple(hits)
 
 
+# A reply naming this many words of its own (not a speech's name) is a question of its own.
+STANDALONE_WORDS = 2
 # Parts of speech (jieba's tags) of words that name a place or an organisation. Its person
 # (nr) and other-name (nz) tags fall on too many ordinary words (拜早年, 大奖) to be evidence.
 NAMING_TAGS = frozenset({"ns", "nt"})
@@ -344,6 +389,16 @@ def names_something(word: str, tag: str) -> bool:
         or bool(_ORDINAL_NUMBER.search(word))
         or any(c.isdigit() or (c.isascii() and c.isalpha()) for c in word)
     )
+
+
+_CONGRESS_ORDINAL = re.compile(r"^第(.+)次$")
+
+
+def _written_forms(word: str) -> list[str]:
+    """How the text may write a word: 第十二次 (of a congress) is also 十二大."""
+    key = normalize(word)
+    short = _CONGRESS_ORDINAL.sub(r"\1大", key)
+    return [key, short] if short != key else [key]
 
 
 def _made_of_known(word: str, tokenizer: Tokenizer, lexicon: Lexicon) -> bool:

@@ -343,7 +343,7 @@ class Journal(Database):
             {"chat_id": int, "log_id": int, "shown": int}, pk="chat_id", if_not_exists=True
         )
         db["answer_messages"].create(
-            {"chat_id": int, "message_id": int, "log_id": int},
+            {"chat_id": int, "message_id": int, "log_id": int, "shown": int},
             pk=("chat_id", "message_id"),
             if_not_exists=True,
         )
@@ -396,22 +396,26 @@ class Journal(Database):
         rows = list(self.db.query("select * from conversations where chat_id = ?", [chat_id]))
         return (rows[0]["log_id"], rows[0]["shown"]) if rows else None
 
-    def remember_answer(self, chat_id: int, message_ids: list[int], log_id: int) -> None:
+    def remember_answer(
+        self, chat_id: int, message_ids: list[int], log_id: int, shown: int
+    ) -> None:
+        rows = [
+            {"chat_id": chat_id, "message_id": m, "log_id": log_id, "shown": shown}
+            for m in message_ids
+        ]
         with self.transaction() as db:
-            db["answer_messages"].upsert_all(
-                [{"chat_id": chat_id, "message_id": m, "log_id": log_id} for m in message_ids],
-                pk=("chat_id", "message_id"),
-            )
+            db["answer_messages"].upsert_all(rows, pk=("chat_id", "message_id"))
 
-    def answered_by(self, chat_id: int, message_id: int) -> int | None:
-        """The log id of the question a message of the bot answered."""
+    def answered_by(self, chat_id: int, message_id: int) -> tuple[int, int] | None:
+        """The log id of the question a message of the bot answered, and how many of its
+        passages had been shown up to that message."""
         rows = list(
             self.db.query(
-                "select log_id from answer_messages where chat_id = ? and message_id = ?",
+                "select log_id, shown from answer_messages where chat_id = ? and message_id = ?",
                 [chat_id, message_id],
             )
         )
-        return rows[0]["log_id"] if rows else None
+        return (rows[0]["log_id"], rows[0]["shown"]) if rows else None
 
     def query_log(self, since: float) -> list[dict]:
         return list(self.db.query("select * from query_log where ts >= ? order by ts", [since]))

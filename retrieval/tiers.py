@@ -17,7 +17,8 @@ class Evidence:
     a congress the corpus does not hold. `scoped`: it named a speech the corpus holds.
     `holds_fact`: the best passage holds the kind of fact asked for (a number, a date, a
     person), or none was asked for. `known_share`: share of the question's weight in words
-    the corpus uses at all."""
+    the corpus uses at all. `lone_word`: the corpus uses at most one of the question's words
+    and never uses some others (明天会下雨吗: only 明天)."""
 
     coverage: float
     unknown_names: tuple[str, ...] = ()
@@ -25,18 +26,23 @@ class Evidence:
     scoped: bool = False
     holds_fact: bool = True
     known_share: float = 1.0
+    lone_word: bool = False
 
 
 @dataclass(frozen=True)
 class TierRule:
     answer_coverage: float = 0.6
-    related_coverage: float = 0.15
+    related_coverage: float = 0.1
     # Below this share of known words a question is never answered confidently: what it
     # is about is mostly words the speeches never use (明天会下雨吗).
     answer_known_share: float = 0.5
 
     def decide(self, evidence: Evidence) -> str:
         if evidence.unknown_congress or evidence.unknown_names:
+            return NONE
+        if evidence.lone_word and not evidence.scoped:
+            # One common word in a question about something else is no match; a question
+            # about a named speech still shows what that speech holds.
             return NONE
         tiers = [NONE, RELATED, ANSWER]
         level = (evidence.coverage >= self.related_coverage) + (

@@ -17,6 +17,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
 STOPWORDS = DATA_DIR / "stopwords.txt"
 QUESTION_WORDS = DATA_DIR / "question_words.txt"
+PARTICLES = DATA_DIR / "particles.txt"
 
 # Bumped by hand when the rules below change, so cached tokens from older rules are not reused.
 RULES_VERSION = "3"
@@ -68,6 +69,11 @@ class Tokenizer:
         return _read_words(QUESTION_WORDS)
 
     @cached_property
+    def query_stopwords(self) -> frozenset[str]:
+        """What a question's topic is not: stopwords, question words, chat particles."""
+        return self.stopwords | self.question_words | _read_words(PARTICLES)
+
+    @cached_property
     def version(self) -> str:
         digest = hashlib.sha1()
         for part in (RULES_VERSION, jieba.__version__, str(self.search_mode)):
@@ -115,7 +121,7 @@ class Tokenizer:
 
     def query_terms(self, text: str) -> list[str]:
         """Index terms of a question: question words and polite filler go too."""
-        stop = self.stopwords | self.question_words
+        stop = self.query_stopwords
         return [w for w in self.words(text) if w not in stop]
 
     def content_words(self, text: str) -> dict[str, str]:
@@ -125,7 +131,7 @@ class Tokenizer:
         word several times, and HMM-guessed words (滨州梦指 → 梦指) match nothing. The part
         of speech tells place names (ns) apart.
         """
-        stop = self.stopwords | self.question_words
+        stop = self.query_stopwords
         words: dict[str, str] = {}
         for pair in self.tagger.cut(text, HMM=False):
             word = pair.word.lower()

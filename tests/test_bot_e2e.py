@@ -253,3 +253,63 @@ async def test_a_failing_update_is_reported_and_the_bot_goes_on(
     monkeypatch.undo()
     _, reply = await _ask_private(botapi, "四季送")
     assert "四季送" in reply["text"]
+
+
+async def test_the_three_tiers_are_told_apart(botapi: BotAPIServer) -> None:
+    _, confident = await _ask_private(botapi, "工会工作的立身之本是什么？")
+    assert confident["text"].startswith(m.ANSWER_HEADER)
+    _, related = await _ask_private(botapi, "职工生病了工会能帮什么")
+    assert related["text"].startswith(m.RELATED_HEADER) and "——" in related["text"]
+    assert "reply_markup" in related
+    _, nothing = await _ask_private(botapi, "广州市工会第十二次代表大会讲话")
+    assert nothing["text"].startswith(m.NOTHING_FOUND) and "——" not in nothing["text"]
+    _, foreign = await _ask_private(botapi, "What did the speech say about model workers?")
+    assert foreign["text"] == m.NOT_CHINESE
+
+
+async def test_a_typo_is_corrected_and_said(botapi: BotAPIServer) -> None:
+    _, reply = await _ask_private(botapi, "公会怎么帮扶困难只工")
+    assert m.CORRECTED.format(typed="公会", meant="工会") in reply["text"]
+    assert m.CORRECTED.format(typed="只工", meant="职工") in reply["text"]
+    assert "——" in reply["text"]
+
+
+async def test_a_named_congress_keeps_the_answer_in_that_speech(botapi: BotAPIServer) -> None:
+    _, reply = await _ask_private(botapi, "哈尔滨那次大会讲话里关于劳模精神是怎么说的")
+    sources = [line for line in reply["text"].splitlines() if line.startswith("——")]
+    assert sources and all("哈尔滨市工会第十七次代表大会" in s for s in sources)
+    _, outline = await _ask_private(botapi, "南昌市工会十三大讲了哪几点意见")
+    assert "南昌市工会第十三次代表大会" in outline["text"] and m.SPEECH_OUTLINE in outline["text"]
+
+
+async def test_asking_for_more_pages_on_in_the_same_chat(botapi: BotAPIServer) -> None:
+    user = _user(botapi)
+    chat = botapi.private_chat(user)
+    botapi.send_text(chat, user, "工会干部应该怎样对待职工的意见？")
+    first = await botapi.wait_for_message(chat["id"])
+    assert "1. " in first["text"] and "4. " not in first["text"]
+    botapi.send_text(chat, user, "还有吗")
+    more = await botapi.wait_for_message(chat["id"], lambda s: "4. " in s.get("text", ""))
+    assert "1. " not in more["text"]
+    botapi.send_text(chat, user, "再来几条")
+    await botapi.wait_for_message(chat["id"], lambda s: "7. " in s.get("text", ""))
+    # A chat with no question before gets a hint, not passages.
+    _, hint = await _ask_private(botapi, "还有吗")
+    assert hint["text"] == m.NO_EARLIER_QUESTION
+
+
+async def test_a_reply_in_a_group_follows_up_the_answered_question(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100505)
+    asked = botapi.send_text(group, _user(botapi), "@speech_test_bot 娘家人")
+    answer = await botapi.wait_for_message(group["id"], _reply_to(asked))
+    stored = next(
+        s for s in botapi.messages(group["id"]) if s["message_id"] == answer["message_id"]
+    )
+    follow = botapi.send_text(group, _user(botapi), "那哈尔滨讲话里是怎么说的？", reply_to=stored)
+    assert follow is not None
+    second = await botapi.wait_for_message(group["id"], _reply_to(follow))
+    assert "哈尔滨市工会第十七次代表大会" in second["text"] and "娘家人" in second["text"]
+    more = botapi.send_text(group, _user(botapi), "还有吗", reply_to=stored)
+    assert more is not None
+    third = await botapi.wait_for_message(group["id"], _reply_to(more))
+    assert "2. " in third["text"] and "娘家人" in third["text"]

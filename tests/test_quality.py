@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import messages as m
+from bot.config import BUNDLED_CORPUS, Config
+from bot.service import BotService
 from retrieval.evaluate import evaluate, load_queries
+from retrieval.library import Library
 from retrieval.search import SearchEngine
 
 DATA = Path(__file__).parent / "data"
@@ -13,12 +17,13 @@ DATA = Path(__file__).parent / "data"
 @pytest.mark.parametrize(
     ("name", "hit1", "hit3", "told_none", "nothing", "confident"),
     [
-        # The figures measured when the tiers were calibrated (docs/retrieval.md): the
-        # tiers' thresholds were chosen on staff-tune; staff-holdout was not looked at.
-        ("dev-queries.jsonl", 0.93, 1.0, 0.0, 0.5, 0.0),
-        ("own-queries.jsonl", 0.96, 1.0, 0.0, 0.9, 0.0),
-        ("staff-tune.jsonl", 0.86, 0.92, 0.03, 0.4, 0.075),
-        ("staff-holdout.jsonl", 0.86, 0.90, 0.05, 0.4, 0.025),
+        # The figures measured when the tiers were calibrated (docs/retrieval.md), on
+        # staff-tune and staff-validation; staff-holdout took no part in choosing anything.
+        ("dev-queries.jsonl", 0.93, 1.0, 0.0, 1.0, 0.0),
+        ("own-queries.jsonl", 1.0, 1.0, 0.0, 1.0, 0.0),
+        ("staff-tune.jsonl", 0.83, 0.93, 0.021, 0.57, 0.072),
+        ("staff-validation.jsonl", 0.86, 0.95, 0.031, 0.53, 0.034),
+        ("staff-holdout.jsonl", 0.83, 0.89, 0.056, 0.68, 0.038),
     ],
 )
 def test_eval_thresholds(
@@ -152,3 +157,14 @@ def test_paging_continues_where_the_first_page_ended(engine: SearchEngine) -> No
     assert not {(h.speech_id, h.paragraph) for h in first.hits} & {
         (h.speech_id, h.paragraph) for h in second.hits
     }
+
+
+def test_asking_for_more_outlives_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    first = BotService(Library.open(BUNDLED_CORPUS, db), Config())
+    page = first.ask("劳模精神", "private", 7, chat_id=42)
+    assert [h.rank for h in page.answer.hits] == [1, 2, 3]
+    again = BotService(Library.open(BUNDLED_CORPUS, db), Config())
+    more = again.ask("还有吗", "private", 7, chat_id=42)
+    assert [h.rank for h in more.answer.hits] == [4, 5, 6]
+    assert again.ask("还有吗", "private", 7, chat_id=43).messages == [m.NO_EARLIER_QUESTION]
