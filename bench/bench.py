@@ -58,7 +58,7 @@ QUESTIONS = [
 def corpus_sentences() -> list[str]:
     from bot.config import BUNDLED_CORPUS
     from retrieval.library import Library
-    from retrieval.snippet import sentences
+    from retrieval.query.snippet import sentences
 
     library = Library.open(BUNDLED_CORPUS, ":memory:")
     out = []
@@ -188,8 +188,8 @@ def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
     import numpy as np
     from rank_bm25 import BM25L
 
-    from retrieval.bm25 import Field, top
-    from retrieval.index import token_source
+    from retrieval.index.bm25 import Field, top
+    from retrieval.index.snapshot import token_source
     from retrieval.library import Library
 
     library = Library.open(docs, db)

@@ -23,8 +23,8 @@ from bot.config import BUNDLED_CORPUS
 from retrieval.evaluate import NOANSWER, first_correct_rank, load_queries
 from retrieval.library import Library
 from retrieval.model import ANSWER, NONE
-from retrieval.search import SearchEngine
-from retrieval.tiers import Evidence, TierRule
+from retrieval.query.search import SearchEngine
+from retrieval.query.tiers import Evidence, TierRule
 
 GRID = [round(0.05 * i, 2) for i in range(0, 20)]
 

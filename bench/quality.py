@@ -23,17 +23,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import BUNDLED_CORPUS
-from retrieval import query as query_module
-from retrieval import search as search_module
-from retrieval.bm25 import BM25Params
 from retrieval.evaluate import evaluate, load_queries
-from retrieval.index import build_snapshot
+from retrieval.index.bm25 import BM25Params
+from retrieval.index.snapshot import build_snapshot
+from retrieval.index.tokenize import Tokenizer
 from retrieval.library import Library
 from retrieval.model import ANSWER, NONE
-from retrieval.query import Query, analyse
-from retrieval.scope import Catalog, Reference
-from retrieval.search import Ranked, Ranking, SearchEngine
-from retrieval.tokenize import Tokenizer
+from retrieval.query import analysis as query_module
+from retrieval.query import search as search_module
+from retrieval.query.analysis import Query, analyse
+from retrieval.query.scope import Catalog, Reference
+from retrieval.query.search import Ranked, Ranking, SearchEngine
 
 
 class NoRerank(SearchEngine):

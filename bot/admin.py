@@ -20,10 +20,10 @@ from pathlib import Path
 from bot import messages as m
 from bot.access import user_hash
 from bot.config import Config
-from retrieval.corpus import TRASH_DIR, parse_file
+from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
+from retrieval.ingest.sync import TRASH_DIR, parse_file
 from retrieval.library import Library
 from retrieval.model import IndexReport, Speech
-from retrieval.sources import SUPPORTED_SUFFIXES, SourceError
 
 _UNSAFE = re.compile(r"[^\w.\-（）()\u3400-\u9fff]+")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bot import render
 from bot.config import Config, ConfigError, load_config
+from retrieval.ingest.sources import SourceError
 from retrieval.library import Library
 from retrieval.model import Answer
-from retrieval.sources import SourceError
 from retrieval.store import Store
 
 log = logging.getLogger("speechbot")

@@ -13,9 +13,9 @@ from bot import messages as m
 from bot import telegram_render as tr
 from bot.access import user_hash
 from bot.config import Config
-from retrieval import cues
 from retrieval.library import Library
 from retrieval.model import NONE, Answer
+from retrieval.query import cues
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.model import ANSWER, NONE, RELATED
-from retrieval.search import SearchEngine
+from retrieval.query.search import SearchEngine
+from retrieval.text import NOT_WORD
 
-_KEEP = re.compile(r"[^\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]+")
 NOANSWER = "noanswer"
 DEPTH = 5
 TIERS = (ANSWER, RELATED, NONE)
@@ -27,7 +26,7 @@ class EvalQuery:
 
 def judge_form(text: str) -> str:
     """The comparison form of the query set's README: CJK, letters, digits; 著 as 着."""
-    return _KEEP.sub("", text).replace("著", "着")
+    return NOT_WORD.sub("", text).replace("著", "着")
 
 
 def load_queries(path: Path) -> list[EvalQuery]:

@@ -13,14 +13,14 @@ import shutil
 import threading
 from pathlib import Path
 
-from retrieval import blocks, persist, phrases
-from retrieval.bm25 import BM25Params
-from retrieval.corpus import Progress, sync
-from retrieval.index import Snapshot, build_snapshot, update_snapshot
+from retrieval.index import blocks, persist, phrases
+from retrieval.index.bm25 import BM25Params
+from retrieval.index.snapshot import Snapshot, build_snapshot, update_snapshot
+from retrieval.index.tokenize import Tokenizer
+from retrieval.ingest.sync import Progress, sync
 from retrieval.model import IndexReport
-from retrieval.search import Ranking, SearchEngine
+from retrieval.query.search import Ranking, SearchEngine
 from retrieval.store import Journal, Store
-from retrieval.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
 

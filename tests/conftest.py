@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval import blocks, phrases
-from retrieval.index import token_source
+from retrieval.index import blocks, phrases
+from retrieval.index.snapshot import token_source
 from retrieval.library import Library
-from retrieval.search import SearchEngine
+from retrieval.query.search import SearchEngine
 
 DATA = Path(__file__).parent / "data"
 

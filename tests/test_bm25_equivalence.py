@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval.bm25 import BM25, BM25Params, Postings
+from retrieval.index.bm25 import BM25, BM25Params, Postings
 
 REFERENCE = {"plus": BM25Plus, "l": BM25L}
 

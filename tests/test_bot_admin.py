@@ -17,7 +17,7 @@ from bot import messages as m
 from bot.config import BUNDLED_CORPUS, Config, TelegramSettings
 from bot.service import BotService
 from bot.telegram.app import build_application
-from retrieval import corpus
+from retrieval.ingest import sync as corpus
 from retrieval.library import Library
 from tests.fakegram.server import TOKEN, BotAPIServer
 

@@ -7,7 +7,7 @@ import opencc
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.clean import (
+from retrieval.ingest.clean import (
     clean_line,
     clean_speech,
     derive_title,
@@ -21,8 +21,8 @@ from retrieval.clean import (
     strip_pinyin,
     to_simplified,
 )
+from retrieval.ingest.sources import read_file
 from retrieval.model import RawSpeech, Speech
-from retrieval.sources import read_file
 
 SOURCE = next(BUNDLED_CORPUS.glob("*.txt"))
 TONED = re.compile(r"[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")

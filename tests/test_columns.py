@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.columns import DiskArray, TextColumnBuilder
+from retrieval.index.columns import DiskArray, TextColumnBuilder
 
 
 def test_a_disk_array_reads_the_slices_of_the_saved_array(tmp_path: Path) -> None:

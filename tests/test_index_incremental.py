@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import corpus
+from retrieval.ingest import sync as corpus
 from retrieval.library import Library
 from retrieval.store import Store
 

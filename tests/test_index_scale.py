@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval import bm25, corpus, index, persist, search
-from retrieval.bm25 import BM25, BM25Params, Field, Postings, matched_docs, top
-from retrieval.columns import DiskArray
-from retrieval.index import Snapshot, build_snapshot, token_source
+from retrieval.index import bm25, persist
+from retrieval.index import snapshot as index
+from retrieval.index.bm25 import BM25, BM25Params, Field, Postings, matched_docs, top
+from retrieval.index.columns import DiskArray
+from retrieval.index.snapshot import Snapshot, build_snapshot, token_source
+from retrieval.ingest import sync as corpus
 from retrieval.library import Library
-from retrieval.search import SearchEngine
+from retrieval.query import search
+from retrieval.query.search import SearchEngine
 from retrieval.store import Store
 
 SPEECH = "在测试市工会第{n}次代表大会上的讲话\n\n一、总体要求\n\n{body}\n\n二、工作安排\n\n{more}\n"

@@ -6,9 +6,9 @@ import random
 import numpy as np
 import pytest
 
-from retrieval import phrases
-from retrieval.query import normalize
-from retrieval.search import SearchEngine
+from retrieval.index import phrases
+from retrieval.query.search import SearchEngine
+from retrieval.text import normalize
 
 
 @pytest.mark.parametrize("narrowing_ratio", [phrases.NARROWING_RATIO, 0, np.inf])

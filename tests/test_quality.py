@@ -9,7 +9,7 @@ from bot.config import BUNDLED_CORPUS, Config
 from bot.service import BotService
 from retrieval.evaluate import evaluate, load_queries
 from retrieval.library import Library
-from retrieval.search import SearchEngine
+from retrieval.query.search import SearchEngine
 
 DATA = Path(__file__).parent / "data"
 

@@ -14,7 +14,7 @@ from bot.service import BotService
 from bot.telegram.app import RedactToken
 from retrieval.library import Library
 from retrieval.model import Answer, Hit
-from retrieval.search import SearchEngine
+from retrieval.query.search import SearchEngine
 from tests.fakegram.html import parse_html
 from tests.fakegram.server import TOKEN
 

@@ -6,7 +6,7 @@ import docx
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.sources import SourceError, decode_bytes, read_file
+from retrieval.ingest.sources import SourceError, decode_bytes, read_file
 
 SPEECH_T = "哈爾濱市工會第十七次代表大會今天隆重開幕了。首先，我代表市委向大會表示熱烈的祝賀！"
 SPEECH_S = "为职工服务是工会的立身之本。全区各级工会组织要始终坚持维护好职工合法权益。"

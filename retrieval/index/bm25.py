@@ -22,9 +22,9 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval import blocks
-from retrieval.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
-from retrieval.blocks import Scoring, Segments
+from retrieval.index import blocks
+from retrieval.index.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
+from retrieval.index.blocks import Scoring, Segments
 
 VARIANTS = ("okapi", "plus", "l")
 # A term holding fewer documents than this many times the blocks has no block maxima kept

@@ -12,7 +12,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-CUES = Path(__file__).resolve().parents[1] / "data" / "query_cues.toml"
+from retrieval.text import DATA_DIR, HAN, NOT_WORD
+
+CUES = DATA_DIR / "query_cues.toml"
 
 _NUMERALS = "〇零一二三四五六七八九十百千万亿两"
 # Days a speech dates itself by (在春节即将来临之际).
@@ -35,9 +37,7 @@ def holds(fact: re.Pattern[str] | None, text: str) -> bool:
     return fact is None or bool(fact.search(text))
 
 
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_NOT_WORD = re.compile(r"[^\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Cues:
         return self._outline_pattern.sub(" ", text)
 
     def asks_for_more(self, text: str) -> bool:
-        return _NOT_WORD.sub("", text) in self.more_requests
+        return NOT_WORD.sub("", text) in self.more_requests
 
     def asks_for_outline(self, text: str) -> bool:
         return any(cue in text for cue in self.outline_requests)
@@ -123,7 +123,7 @@ def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
 def is_not_chinese(text: str) -> bool:
     """A question written without a Chinese character, in words of another language (a lone
     abbreviation such as GDP is still searched)."""
-    return not _HAN.search(text) and len(_LATIN_WORD.findall(text)) >= 2
+    return not HAN.search(text) and len(_LATIN_WORD.findall(text)) >= 2
 
 
 @functools.cache
@@ -131,7 +131,7 @@ def load(path: Path = CUES) -> Cues:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return Cues(
         fillers=tuple(data.get("fillers", ())),
-        more_requests=frozenset(_NOT_WORD.sub("", w) for w in data.get("more_requests", ())),
+        more_requests=frozenset(NOT_WORD.sub("", w) for w in data.get("more_requests", ())),
         outline_requests=tuple(data.get("outline_requests", ())),
         place_suffixes=tuple(data.get("place_suffixes", ())),
         congress_words=tuple(data.get("congress_words", ())),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-SYNONYMS = Path(__file__).resolve().parents[1] / "data" / "synonyms.txt"
+from retrieval.text import DATA_DIR
+
+SYNONYMS = DATA_DIR / "synonyms.txt"
 
 
 @functools.cache

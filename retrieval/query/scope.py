@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from retrieval.cues import Cues
+from retrieval.query.cues import Cues
 
 _NUMERAL = "[一二三四五六七八九十]{1,3}"
 # 第十三次代表大会 / 第十三届工代会 / 十三大 (but not 第一次…会议, 三大活动 or 十大工程): the

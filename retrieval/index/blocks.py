@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from retrieval.arrays import read_only
+from retrieval.index.arrays import read_only
 
 # Documents a block: smaller blocks bound more tightly (fewer documents scored), more
 # blocks cost more to bound. 32 scored the fewest documents at 1M (docs/scale.md).

@@ -7,17 +7,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from retrieval.clean import to_simplified
-from retrieval.cues import is_not_chinese
-from retrieval.lexicon import Lexicon
-from retrieval.scope import Reference
-from retrieval.spelling import Correction, corrections
-from retrieval.synonyms import alternatives
-from retrieval.tokenize import Tokenizer
+from retrieval.index.tokenize import Tokenizer
+from retrieval.ingest.clean import to_simplified
+from retrieval.query.cues import is_not_chinese
+from retrieval.query.lexicon import Lexicon
+from retrieval.query.scope import Reference
+from retrieval.query.spelling import Correction, corrections
+from retrieval.query.synonyms import alternatives
+from retrieval.text import normalize
 
 QUOTED = re.compile(r"「([^」]+)」|『([^』]+)』|“([^”]+)”|‘([^’]+)’|\"([^\"]+)\"|'([^']+)'")
-_NOT_WORD = re.compile(r"[^\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]+")
-WORD_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
 
 # A pasted fragment is at least this many characters of text; shorter input reads as keywords.
 FRAGMENT_MIN_CHARS = 6
@@ -30,15 +29,6 @@ CONGRESS_SHORT = re.compile(r"(?<=[会党的])([一二三四五六七八九十]{
 
 def expand_abbreviations(text: str) -> str:
     return CONGRESS_SHORT.sub(r"第\1次代表大会", text)
-
-
-def normalize(text: str) -> str:
-    """The comparison form used for phrases: letters, digits and CJK only, 著 written 着.
-
-    Punctuation and spaces vary between a pasted fragment and the source (识大体、顾大局 vs
-    识大体，顾大局), so they take no part in matching. 著 follows the corpus's conversion.
-    """
-    return _NOT_WORD.sub("", text).replace("著", "着").lower()
 
 
 @dataclass(frozen=True)

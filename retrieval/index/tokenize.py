@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import re
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +12,8 @@ from pathlib import Path
 import jieba
 import jieba.posseg
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+from retrieval.text import DATA_DIR, WORD_CHAR
+
 USER_DICT = DATA_DIR / "userdict.txt"
 STOPWORDS = DATA_DIR / "stopwords.txt"
 QUESTION_WORDS = DATA_DIR / "question_words.txt"
@@ -22,7 +22,6 @@ PARTICLES = DATA_DIR / "particles.txt"
 # Bumped by hand when the rules below change, so cached tokens from older rules are not reused.
 RULES_VERSION = "3"
 
-_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
 
 jieba.setLogLevel(logging.WARNING)
 _jieba_lock = threading.Lock()
@@ -96,19 +95,19 @@ class Tokenizer:
         """
         out: list[str] = []
         for block in jieba.re_han_default.split(text):
-            if block and _WORD.search(block):
+            if block and WORD_CHAR.search(block):
                 out += self._block_words(block)
         return out
 
     @functools.lru_cache(maxsize=500_000)  # noqa: B019 - one Tokenizer lives per process
     def _block_words(self, block: str) -> tuple[str, ...]:
         cut = self.engine.cut_for_search if self.search_mode else self.engine.cut
-        return tuple(w.lower() for w in cut(block) if _WORD.search(w))
+        return tuple(w.lower() for w in cut(block) if WORD_CHAR.search(w))
 
     def plain_words(self, text: str) -> list[str]:
         """Dictionary words without overlap (accurate mode, no guessed words): the stretches
         a typo check reads, where search mode's sub-words would overlap."""
-        return [w.lower() for w in self.engine.cut(text, HMM=False) if _WORD.search(w)]
+        return [w.lower() for w in self.engine.cut(text, HMM=False) if WORD_CHAR.search(w)]
 
     def warm(self) -> None:
         """Load the dictionaries now, so the first question is not the one that waits."""
@@ -135,7 +134,7 @@ class Tokenizer:
         words: dict[str, str] = {}
         for pair in self.tagger.cut(text, HMM=False):
             word = pair.word.lower()
-            if _WORD.search(word) and word not in stop:
+            if WORD_CHAR.search(word) and word not in stop:
                 words.setdefault(word, pair.flag)
         return words
 

@@ -13,9 +13,9 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from retrieval.clean import clean_speech
+from retrieval.ingest.clean import clean_speech
+from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError, read_file
 from retrieval.model import IndexReport, Speech
-from retrieval.sources import SUPPORTED_SUFFIXES, SourceError, read_file
 from retrieval.store import SourceRecord, Store
 
 log = logging.getLogger(__name__)

@@ -20,13 +20,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from retrieval.arrays import Runs
-from retrieval.bm25 import BM25, BM25Params, Field, Postings, postings_of
-from retrieval.columns import TextColumn, TextColumnBuilder
-from retrieval.phrases import PhraseIndex
-from retrieval.query import normalize
+from retrieval.index.arrays import Runs
+from retrieval.index.bm25 import BM25, BM25Params, Field, Postings, postings_of
+from retrieval.index.columns import TextColumn, TextColumnBuilder
+from retrieval.index.phrases import PhraseIndex
+from retrieval.index.tokenize import Tokenizer, tokenize_batch
 from retrieval.store import ParagraphRow, SpeechRow, Store
-from retrieval.tokenize import Tokenizer, tokenize_batch
+from retrieval.text import normalize
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from retrieval import cues, synonyms
-from retrieval.scope import Catalog
-from retrieval.spelling import PinyinIndex
+from retrieval.query import cues, synonyms
+from retrieval.query.scope import Catalog
+from retrieval.query.spelling import PinyinIndex
 
 if TYPE_CHECKING:
     # The index imports query analysis, which imports this: only the type is needed here.
-    from retrieval.index import Snapshot
-    from retrieval.tokenize import Tokenizer
+    from retrieval.index.snapshot import Snapshot
+    from retrieval.index.tokenize import Tokenizer
 
 
 class Lexicon:

@@ -9,17 +9,18 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval.arrays import present_sorted
-from retrieval.bm25 import best, combined_scores, top
-from retrieval.coverage import passage_coverage, word_weight
-from retrieval.cues import holds
-from retrieval.index import Snapshot
-from retrieval.lexicon import Lexicon
+from retrieval.index.arrays import present_sorted
+from retrieval.index.bm25 import best, combined_scores, top
+from retrieval.index.snapshot import Snapshot
+from retrieval.index.tokenize import Tokenizer
 from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
-from retrieval.query import WORD_CHAR, Query, analyse, normalize
-from retrieval.snippet import find_spans, make_snippet
-from retrieval.tiers import Evidence, TierRule
-from retrieval.tokenize import Tokenizer
+from retrieval.query.analysis import Query, analyse
+from retrieval.query.coverage import passage_coverage, word_weight
+from retrieval.query.cues import holds
+from retrieval.query.lexicon import Lexicon
+from retrieval.query.snippet import find_spans, make_snippet
+from retrieval.query.tiers import Evidence, TierRule
+from retrieval.text import WORD_CHAR, normalize
 
 # Up to this many paragraphs holding a keyword's bigrams are all checked for the keyword.
 CHECK_ALL = 5_000

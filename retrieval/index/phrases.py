@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from retrieval.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
-from retrieval.columns import DiskArray, TextColumn
+from retrieval.index.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
+from retrieval.index.columns import DiskArray, TextColumn
 
 # A needle's bigram lists narrow its candidates rarest first, as long as the next list is
 # no longer than this many times the candidates left.

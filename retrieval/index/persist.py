@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.bm25 import BM25Params, Postings
-from retrieval.columns import DiskArray, TextColumn
-from retrieval.index import Segment, Snapshot
-from retrieval.phrases import PhraseIndex
+from retrieval.index.bm25 import BM25Params, Postings
+from retrieval.index.columns import DiskArray, TextColumn
+from retrieval.index.phrases import PhraseIndex
+from retrieval.index.snapshot import Segment, Snapshot
 from retrieval.store import SpeechRow
 
 log = logging.getLogger(__name__)

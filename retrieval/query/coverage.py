@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from retrieval.query import normalize
+from retrieval.text import normalize
 
 # A one-character word (成, 人, 新) says little on its own, so it counts half.
 SINGLE_CHAR_WEIGHT = 0.5
