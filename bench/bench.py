@@ -188,8 +188,8 @@ def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
     import numpy as np
     from rank_bm25 import BM25L
 
-    from retrieval.index.bm25 import Field, top
-    from retrieval.index.snapshot import token_source
+    from retrieval.index.build import token_source
+    from retrieval.index.topk import Field, top
     from retrieval.library import Library
 
     library = Library.open(docs, db)
@@ -241,10 +241,10 @@ def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
 def step_compile() -> dict:
     """The search's compiled loops, compiled once (numba caches them beside the source, as
     a first run after installing does): start-up is then measured as every later one."""
-    from retrieval import blocks, phrases
+    from retrieval.index import phrases, pruning
 
     started = time.perf_counter()
-    blocks.warm()
+    pruning.warm()
     phrases.warm()
     return {"compile_s": time.perf_counter() - started}
 

@@ -25,15 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import BUNDLED_CORPUS
 from retrieval.evaluate import evaluate, load_queries
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.snapshot import build_snapshot
+from retrieval.index.build import build_snapshot
 from retrieval.index.tokenize import Tokenizer
 from retrieval.library import Library
 from retrieval.model import ANSWER, NONE
 from retrieval.query import analysis as query_module
-from retrieval.query import search as search_module
+from retrieval.query import ranking as ranking_module
 from retrieval.query.analysis import Query, analyse
+from retrieval.query.ranking import Ranked, Ranking
 from retrieval.query.scope import Catalog, Reference
-from retrieval.query.search import Ranked, Ranking, SearchEngine
+from retrieval.query.search import SearchEngine
 
 
 class NoRerank(SearchEngine):
@@ -118,7 +119,7 @@ def main() -> int:
         (
             "shipped without the fact check (number, date, person)",
             fresh(SearchEngine, Ranking()),
-            lambda: without(search_module, "holds", lambda fact, text: True),
+            lambda: without(ranking_module, "holds", lambda fact, text: True),
         ),
     ]
     names = ", ".join(name for name, _ in sets)

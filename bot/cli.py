@@ -13,10 +13,7 @@ from pathlib import Path
 
 from bot import render
 from bot.config import Config, ConfigError, load_config
-from retrieval.ingest.sources import SourceError
-from retrieval.library import Library
-from retrieval.model import Answer
-from retrieval.store import Store
+from retrieval import Answer, Library, SourceError, evaluate, format_report, load_queries
 
 log = logging.getLogger("speechbot")
 
@@ -37,7 +34,7 @@ def _progress(done: int, total: int, name: str) -> None:
 
 
 def cmd_index(config: Config, args: argparse.Namespace) -> int:
-    library = Library(config.corpus_dir, Store(config.store_path))
+    library = Library(config.corpus_dir, config.store_path)
     report = library.reload(progress=_progress)
     if args.json:
         _print_json(asdict(report))
@@ -50,7 +47,7 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     question = " ".join(args.question).strip()
     if not question:
         raise UsageError("empty question")
-    answer = _library(config).engine.search(question, k=args.k or config.top_k)
+    answer = _library(config).search(question, k=args.k or config.top_k)
     print(render.answer_text(answer))
     return 0
 
@@ -70,7 +67,7 @@ def _answer_json(answer: Answer) -> dict:
 
 
 def cmd_search(config: Config, args: argparse.Namespace) -> int:
-    engine = _library(config).engine
+    library = _library(config)
     k = args.k or config.top_k
     if args.query:
         queries = [" ".join(args.query)]
@@ -80,7 +77,7 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
     if not queries or not all(q.strip() for q in queries):
         raise UsageError("empty query")
     for query in queries:
-        answer = engine.search(query, k=k)
+        answer = library.search(query, k=k)
         if args.json:
             _print_json(_answer_json(answer), compact=True)
         else:
@@ -89,7 +86,7 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_speeches(config: Config, args: argparse.Namespace) -> int:
-    speeches = _library(config).store.speeches()
+    speeches = _library(config).speeches()
     if args.json:
         _print_json(
             [
@@ -110,11 +107,11 @@ def cmd_speeches(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_show(config: Config, args: argparse.Namespace) -> int:
-    store = _library(config).store
-    speech = store.speech(args.speech_id)
+    library = _library(config)
+    speech = library.speech(args.speech_id)
     if speech is None:
         raise UsageError(f"unknown speech id: {args.speech_id}")
-    paragraphs = store.paragraphs_of(speech.id)
+    paragraphs = library.paragraphs(speech.id)
     if args.json:
         _print_json(
             {
@@ -135,14 +132,12 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(config: Config, args: argparse.Namespace) -> int:
-    from retrieval.evaluate import evaluate, format_report, load_queries
-
     path = Path(args.queries)
     try:
         queries = load_queries(path)
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read queries {path}: {exc}") from exc
-    result = evaluate(_library(config).engine, queries)
+    result = evaluate(_library(config), queries)
     if args.json:
         _print_json(result)
     else:
@@ -151,9 +146,10 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_stats(config: Config, args: argparse.Namespace) -> int:
-    from bot.admin import AdminService
+    from bot.journal import Journal
+    from bot.stats import stats_of
 
-    print(render.stats_text(AdminService(_library(config), config).stats()))
+    print(render.stats_text(stats_of(Journal.beside(config.store_path))))
     return 0
 
 
@@ -169,7 +165,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.INFO)
     library = _library(config)
     # Map (or, the first time, build) the index before taking updates, not in a handler.
-    library.engine  # noqa: B018
+    library.load()
     run(config, BotService(library, config))
     return 0
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot import messages as m
-from bot.admin import Stats
-from retrieval.model import NOT_CHINESE, RELATED, Answer, Hit, IndexReport
-from retrieval.store import ParagraphRow, SpeechRow
+from bot.stats import Stats
+from retrieval import NOT_CHINESE, RELATED, Answer, Hit, IndexReport, ParagraphRow, SpeechRow
 
 
 def source_line(hit: Hit) -> str:

@@ -13,9 +13,8 @@ from bot import messages as m
 from bot import telegram_render as tr
 from bot.access import user_hash
 from bot.config import Config
-from retrieval.library import Library
-from retrieval.model import NONE, Answer
-from retrieval.query import cues
+from bot.journal import Journal
+from retrieval import NONE, Answer, Library
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,10 @@ class Page:
 
 
 class BotService:
-    def __init__(self, library: Library, config: Config) -> None:
+    def __init__(self, library: Library, config: Config, journal: Journal | None = None) -> None:
         self.library = library
         self.config = config
+        self.journal = journal or Journal.beside(library.store_path)
 
     def ask(
         self,
@@ -46,9 +46,9 @@ class BotService:
         """Answer a question. In a chat (`chat_id`), 还有吗 pages on from the chat's last
         answer, and a reply to one of the bot's answers (`replied_to`, its message id) is
         read together with the question that answer was for."""
-        journal = self.library.journal
+        journal = self.journal
         earlier = journal.answered_by(chat_id, replied_to) if chat_id and replied_to else None
-        if chat_id is not None and cues.load().asks_for_more(question):
+        if chat_id is not None and self.library.asks_for_more(question):
             return self._more(chat_id, earlier or journal.last_shown(chat_id), k)
         follows = ""
         if earlier is not None:
@@ -78,25 +78,23 @@ class BotService:
         if page is None:
             empty = Answer(query="", confidence=NONE, hits=())
             return Page(empty, [tr.esc(m.NO_EARLIER_QUESTION)], 0, 0, False)
-        self.library.journal.remember_shown(
-            chat_id, page.log_id, page.offset + len(page.answer.hits)
-        )
+        self.journal.remember_shown(chat_id, page.log_id, page.offset + len(page.answer.hits))
         return page
 
     def remember_sent(self, chat_id: int, message_ids: list[int], page: Page) -> None:
         """Which question the messages just sent answer, for replies to them."""
         if page.log_id:
             shown = page.offset + len(page.answer.hits)
-            self.library.journal.remember_answer(chat_id, message_ids, page.log_id, shown)
+            self.journal.remember_answer(chat_id, message_ids, page.log_id, shown)
 
     def _render(self, answer: Answer) -> list[str]:
         """The answer's messages; an outline asked for comes first."""
         blocks = tr.answer_blocks(answer)
         if answer.outline:
-            store = self.library.store
-            speech = store.speech(answer.outline)
+            speech = self.library.speech(answer.outline)
             if speech is not None:
-                blocks = tr.outline_blocks(speech, store.paragraphs_of(speech.id)) + blocks
+                paragraphs = self.library.paragraphs(speech.id)
+                blocks = tr.outline_blocks(speech, paragraphs) + blocks
         return tr.pack(blocks)
 
     def find(self, phrase: str, chat_type: str, user_id: int | None, k: int = 0) -> Page:
@@ -106,7 +104,7 @@ class BotService:
 
     def page(self, log_id: int, offset: int, k: int = 0) -> Page | None:
         """The results after `offset` of a logged question; None when the entry is gone."""
-        entry = self.library.journal.logged_query(log_id)
+        entry = self.journal.logged_query(log_id)
         if entry is None:
             return None
         k = k or self.config.top_k
@@ -115,25 +113,23 @@ class BotService:
 
     def _search(self, question: str, k: int, offset: int, follows: str = "") -> tuple[Answer, bool]:
         """One more hit than shown is fetched, so the "more" button appears only when useful."""
-        answer = self.library.engine.search(question, k=k + 1, offset=offset, follows=follows)
+        answer = self.library.search(question, k=k + 1, offset=offset, follows=follows)
         return dataclasses.replace(answer, hits=answer.hits[:k]), len(answer.hits) > k
 
     def full_text(self, speech_id: str, n: int) -> list[str] | None:
-        store = self.library.store
-        speech = store.speech(speech_id)
+        speech = self.library.speech(speech_id)
         if speech is None:
             return None
-        paragraphs = store.paragraphs_of(speech_id)
+        paragraphs = self.library.paragraphs(speech.id)
         if not any(p.n == n for p in paragraphs):
             return None
         return tr.pack(tr.full_text_blocks(speech, paragraphs, n))
 
     def speeches(self) -> list[str]:
-        return tr.pack(tr.speeches_blocks(self.library.store.speeches()))
+        return tr.pack(tr.speeches_blocks(self.library.speeches()))
 
     def outline(self, speech_id: str) -> list[str] | None:
-        store = self.library.store
-        speech = store.speech(speech_id.strip())
+        speech = self.library.speech(speech_id)
         if speech is None:
             return None
-        return tr.pack(tr.outline_blocks(speech, store.paragraphs_of(speech.id)))
+        return tr.pack(tr.outline_blocks(speech, self.library.paragraphs(speech.id)))

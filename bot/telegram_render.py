@@ -11,8 +11,7 @@ import re
 
 from bot import messages as m
 from bot.render import header, notes, nothing_found, source_line
-from retrieval.model import Answer, Hit
-from retrieval.store import ParagraphRow, SpeechRow
+from retrieval import Answer, Hit, ParagraphRow, SpeechRow
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")

@@ -1,0 +1,45 @@
+"""speechbot's retrieval: corpus files → clean speeches → SQLite → index → answers.
+
+The names below are all that callers (the bot, the command line, benchmarks) use; the
+rooms behind them — ingest/, store, index/, query/ — may change shape without notice.
+"""
+
+from retrieval.evaluate import evaluate, format_report, load_queries
+from retrieval.ingest.files import NameTaken, UnsupportedFile
+from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
+from retrieval.library import AddedFile, Library, UnknownSpeech
+from retrieval.model import (
+    ANSWER,
+    NONE,
+    NOT_CHINESE,
+    RELATED,
+    Answer,
+    Hit,
+    IndexReport,
+    ParagraphRow,
+    SpeechRow,
+)
+from retrieval.store import Database
+
+__all__ = [
+    "ANSWER",
+    "NONE",
+    "NOT_CHINESE",
+    "RELATED",
+    "SUPPORTED_SUFFIXES",
+    "AddedFile",
+    "Answer",
+    "Database",
+    "Hit",
+    "IndexReport",
+    "Library",
+    "NameTaken",
+    "ParagraphRow",
+    "SourceError",
+    "SpeechRow",
+    "UnknownSpeech",
+    "UnsupportedFile",
+    "evaluate",
+    "format_report",
+    "load_queries",
+]

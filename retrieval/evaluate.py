@@ -6,14 +6,18 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from retrieval.model import ANSWER, NONE, RELATED
-from retrieval.query.search import SearchEngine
+from retrieval.model import ANSWER, NONE, RELATED, Answer
 from retrieval.text import NOT_WORD
 
 NOANSWER = "noanswer"
 DEPTH = 5
 TIERS = (ANSWER, RELATED, NONE)
+
+
+class Searcher(Protocol):
+    def search(self, question: str, k: int = 3) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def first_correct_rank(texts: list[str], gold: tuple[str, ...]) -> int | None:
     return None
 
 
-def evaluate(engine: SearchEngine, queries: list[EvalQuery]) -> dict:
+def evaluate(engine: Searcher, queries: list[EvalQuery]) -> dict:
     """Ranks count passages shown in any tier; `tiers` shares count each tier's answers."""
     per_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     tiers: dict[str, Counter] = {"answerable": Counter(), NOANSWER: Counter()}

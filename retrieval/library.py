@@ -3,6 +3,7 @@
 A reload parses changed files into the store and builds a new snapshot; only then is the
 engine reference swapped, in one assignment. Searches hold the engine they started with, so
 an answer in flight finishes on the old snapshot, and a failed reload changes nothing.
+This is the one class callers use (retrieval.__all__); what it is made of stays inside.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ import gc
 import logging
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.index import blocks, persist, phrases
+from retrieval.index import persist, phrases, pruning
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.snapshot import Snapshot, build_snapshot, update_snapshot
+from retrieval.index.build import build_snapshot, update_snapshot
+from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
+from retrieval.ingest.files import check_file, free_name, safe_name, trashed, written
 from retrieval.ingest.sync import Progress, sync
-from retrieval.model import IndexReport
-from retrieval.query.search import Ranking, SearchEngine
-from retrieval.store import Journal, Store
+from retrieval.model import Answer, IndexReport, ParagraphRow, SpeechRow
+from retrieval.query.cues import load as load_cues
+from retrieval.query.ranking import Ranking
+from retrieval.query.search import SearchEngine
+from retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +46,36 @@ def _warm(snapshot: Snapshot) -> None:
     next reload: it is moved out of the garbage collector's way, so that a full collection
     during a question walks only what questions made (on a big corpus, 20–50 ms less)."""
     if len(snapshot) >= COMPILE_IN_ADVANCE:
-        blocks.warm()
+        pruning.warm()
         phrases.warm()
     snapshot.text.warm()
     gc.freeze()
+
+
+class UnknownSpeech(KeyError):
+    """No speech has that id."""
+
+
+@dataclass(frozen=True)
+class AddedFile:
+    """A file added to the corpus: its name there, the reload, its speeches (id, title)."""
+
+    name: str
+    report: IndexReport
+    speeches: list[tuple[str, str]]
 
 
 class Library:
     def __init__(
         self,
         corpus_dir: Path,
-        store: Store,
+        store: Store | Path | str,
         tokenizer: Tokenizer | None = None,
         params: BM25Params | None = None,
         ranking: Ranking | None = None,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
-        self.store = store
-        self.journal = Journal.beside(store)
+        self.store = store if isinstance(store, Store) else Store(store)
         self.tokenizer = tokenizer or Tokenizer()
         self.params = params or BM25Params()
         self.ranking = ranking or Ranking()
@@ -69,13 +87,13 @@ class Library:
     @classmethod
     def open(cls, corpus_dir: Path, store_path: Path | str, **kwargs: object) -> Library:
         """Open the store; index the corpus first when the store is still empty."""
-        library = cls(Path(corpus_dir), Store(store_path), **kwargs)  # type: ignore[arg-type]
+        library = cls(Path(corpus_dir), store_path, **kwargs)  # type: ignore[arg-type]
         if not library.store.sources():
             library.reload()
         return library
 
-    @property
-    def engine(self) -> SearchEngine:
+    def load(self) -> SearchEngine:
+        """The engine serving now; the first call loads the saved index or builds it."""
         engine = self._engine
         if engine is None:
             with self._reload_lock:
@@ -84,6 +102,68 @@ class Library:
                     self._swapped()
                 engine = self._engine
         return engine
+
+    @property
+    def engine(self) -> SearchEngine:
+        return self.load()
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path
+
+    # What the bot and the command line ask of the corpus --------------------------------
+
+    def search(self, question: str, k: int = 3, offset: int = 0, follows: str = "") -> Answer:
+        """The best passages for a question, `follows` being the question it follows up."""
+        return self.load().search(question, k=k, offset=offset, follows=follows)
+
+    def find_phrase(self, text: str, k: int = 10, offset: int = 0) -> Answer:
+        return self.load().find_phrase(text, k=k, offset=offset)
+
+    @staticmethod
+    def asks_for_more(text: str) -> bool:
+        """Whether a message only asks for more results (还有吗, 再来几条)."""
+        return load_cues().asks_for_more(text)
+
+    def speeches(self) -> list[SpeechRow]:
+        return self.store.speeches()
+
+    def speech(self, speech_id: str) -> SpeechRow | None:
+        return self.store.speech(speech_id.strip())
+
+    def paragraphs(self, speech_id: str) -> list[ParagraphRow]:
+        return self.store.paragraphs_of(speech_id)
+
+    def counts(self) -> tuple[int, int, int]:
+        """Speeches, paragraphs and damaged paragraphs in the corpus."""
+        return self.store.counts()
+
+    def add_file(self, file_name: str, data: bytes, replace: bool = False) -> AddedFile:
+        """Check a new speech file, write it into the corpus folder and reload.
+
+        Raises SourceError (or UnsupportedFile, NameTaken) when the file cannot be used; on
+        any failure the folder and the corpus serving are as they were.
+        """
+        name = safe_name(file_name)
+        speeches = check_file(name, data)
+        target = self.corpus_dir / name
+        if target.exists() and not replace:
+            target = free_name(target)
+        with written(target, data):
+            report = self.reload()
+        rel = target.relative_to(self.corpus_dir).as_posix()
+        found = [(s.id, s.title) for s in self.store.speeches() if s.source == rel]
+        return AddedFile(rel, report, found or [(s.id, s.title) for s in speeches])
+
+    def remove_speech(self, speech_id: str) -> tuple[str, IndexReport]:
+        """Move the speech's source file to the trash (every speech in that file goes) and
+        reload; the file is put back if the reload fails. Raises UnknownSpeech."""
+        speech = self.speech(speech_id)
+        if speech is None:
+            raise UnknownSpeech(speech_id)
+        with trashed(self.corpus_dir, self.corpus_dir / speech.source):
+            report = self.reload()
+        return speech.source, report
 
     @property
     def index_dir(self) -> Path | None:

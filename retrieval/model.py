@@ -94,3 +94,36 @@ class IndexReport:
     damaged: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    path: str
+    size: int
+    mtime: float
+    sha256: str
+    loaded_at: float
+    speeches: int
+
+
+@dataclass(frozen=True)
+class ParagraphRow:
+    """A paragraph with the speech context the index and the replies need."""
+
+    rowid: int
+    speech_id: str
+    n: int
+    heading: str
+    text: str
+    damaged: bool
+
+
+@dataclass(frozen=True)
+class SpeechRow:
+    id: str
+    title: str
+    event: str
+    place: str
+    source: str
+    ordinal: int
+    paragraphs: int

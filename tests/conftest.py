@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.index import blocks, phrases
-from retrieval.index.snapshot import token_source
+from retrieval.index import phrases, pruning
+from retrieval.index.build import token_source
 from retrieval.library import Library
 from retrieval.query.search import SearchEngine
 
@@ -20,7 +20,7 @@ DATA = Path(__file__).parent / "data"
 def compiled() -> None:
     """The search's compiled loops, compiled before any test times an answer (on a clean
     checkout numba compiles them once, in seconds, and caches them)."""
-    blocks.warm()
+    pruning.warm()
     phrases.warm()
 
 

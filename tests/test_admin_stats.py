@@ -4,15 +4,15 @@ import datetime
 import threading
 from pathlib import Path
 
-from bot.admin import AdminService
-from bot.config import BUNDLED_CORPUS, Config
+from bot.config import BUNDLED_CORPUS
+from bot.journal import Journal
+from bot.stats import stats_of
 from retrieval.library import Library
 from retrieval.store import Store
 
 
 def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
-    library = Library(BUNDLED_CORPUS, store)
+    journal = Journal.beside(tmp_path / "s.db")
     now = datetime.datetime.now().replace(hour=12, minute=0).timestamp()
     rows = [
         ("工会是什么", True, 10.0, "u1", now - 60),
@@ -22,11 +22,11 @@ def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
         ("很久以前", True, 50.0, "u4", now - 30 * 86400),
     ]
     for query, answered, ms, who, ts in rows:
-        library.journal.log_query(
+        journal.log_query(
             chat_type="private", user_hash=who, query=query, answered=answered,
             top_speech="", top_paragraph=0, latency_ms=ms, ts=ts,
         )  # fmt: skip
-    stats = AdminService(library, Config()).stats(now=now)
+    stats = stats_of(journal, now=now)
     assert stats.week == 4 and stats.askers == 3
     assert stats.today == 3
     assert stats.nothing_found_share == 0.5
@@ -37,10 +37,11 @@ def test_stats_figures_from_a_known_query_log(tmp_path: Path) -> None:
 
 def test_logging_a_question_does_not_wait_for_a_reload(tmp_path: Path) -> None:
     library = Library(BUNDLED_CORPUS, Store(tmp_path / "s.db"))
+    journal = Journal.beside(library.store_path)
     logged = threading.Event()
 
     def ask() -> None:
-        library.journal.log_query(
+        journal.log_query(
             chat_type="private", user_hash="u", query="工会", answered=True,
             top_speech="", top_paragraph=0, latency_ms=1.0,
         )  # fmt: skip

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval.index.bm25 import BM25, BM25Params, Postings
+from retrieval.index.bm25 import BM25, BM25Params
+from retrieval.index.postings import Postings
 
 REFERENCE = {"plus": BM25Plus, "l": BM25L}
 

@@ -42,11 +42,13 @@ async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotAPIS
         max_upload_bytes=60_000,
     )
     config = Config(corpus_dir=docs, store_path=base / "s.db", telegram=settings)
-    application = build_application(config, BotService(library, config))
+    service = BotService(library, config)
+    application = build_application(config, service)
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0.0, timeout=1)
     server.library = library
+    server.journal = service.journal
     server.docs = docs
     yield server
     await application.updater.stop()
@@ -99,7 +101,7 @@ async def test_non_admins_are_refused_and_logged(bot: BotAPIServer, command: str
     bot.send_text(chat, user, command)
     reply = await bot.wait_for_message(chat["id"])
     assert reply["text"] == m.NOT_ADMIN
-    assert bot.library.journal.audit_log()[-1]["outcome"] == "refused: not an admin"
+    assert bot.journal.audit_log()[-1]["outcome"] == "refused: not an admin"
 
 
 async def test_non_admin_upload_is_refused_and_leaves_no_trace(bot: BotAPIServer) -> None:
@@ -238,7 +240,7 @@ async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
 
 async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
     await asyncio.sleep(0)
-    actions = {row["action"] for row in bot.library.journal.audit_log()}
+    actions = {row["action"] for row in bot.journal.audit_log()}
     assert {"reload", "upload", "remove", "stats"} <= actions
     assert all(row["user_hash"] and str(ADMIN_ID) != row["user_hash"]
-               for row in bot.library.journal.audit_log())  # fmt: skip
+               for row in bot.journal.audit_log())  # fmt: skip

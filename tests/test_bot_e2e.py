@@ -28,13 +28,15 @@ async def botapi(library: Library) -> AsyncIterator[BotAPIServer]:
         token=TOKEN, base_url=server.base_url, base_file_url=server.base_file_url, salt="s"
     )
     config = Config(telegram=settings)
-    application = build_application(config, BotService(library, config))
+    service = BotService(library, config)
+    application = build_application(config, service)
     await application.initialize()
     # run_polling() would call post_init itself; the test drives the steps one by one.
     await application.post_init(application)
     await application.start()
     await application.updater.start_polling(poll_interval=0.0, timeout=1)
     server.application = application
+    server.journal = service.journal
     yield server
     await application.updater.stop()
     await application.stop()
@@ -80,7 +82,7 @@ async def test_private_question_gets_quoted_passages_with_sources_and_buttons(
     buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
     labels = [b["text"] for b in buttons]
     assert m.MORE_RESULTS in labels and f"{m.FULL_TEXT} 1" in labels
-    logged = library.journal.query_log(0)[-1]
+    logged = botapi.journal.query_log(0)[-1]
     assert logged["query"] == "工会工作的立身之本是什么？" and logged["answered"] == 1
     assert logged["chat_type"] == "private" and logged["latency_ms"] > 0
     assert str(reply["chat"]["id"]) not in logged["user_hash"]

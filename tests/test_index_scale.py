@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.index import bm25, persist
-from retrieval.index import snapshot as index
-from retrieval.index.bm25 import BM25, BM25Params, Field, Postings, matched_docs, top
+from retrieval.index import bm25, persist, topk
+from retrieval.index import build as index
+from retrieval.index.bm25 import BM25, BM25Params
+from retrieval.index.build import build_snapshot, token_source
 from retrieval.index.columns import DiskArray
-from retrieval.index.snapshot import Snapshot, build_snapshot, token_source
+from retrieval.index.postings import Postings
+from retrieval.index.snapshot import Snapshot
+from retrieval.index.topk import Field, matched_docs, top
 from retrieval.ingest import sync as corpus
 from retrieval.library import Library
 from retrieval.query import search
@@ -189,8 +192,8 @@ def test_pruned_top_k_equals_sorting_every_score(
     """The m best by block bounds, from kept maxima or from postings, are what sorting
     every score gives."""
     ways = {"blocks": 0, "numpy": 0}
-    for name, target in (("blocks", "blocks.best_matches"), ("numpy", "matched_docs")):
-        owner, attr = (bm25.blocks, "best_matches") if "." in target else (bm25, target)
+    for name, target in (("blocks", "pruning.best_matches"), ("numpy", "matched_docs")):
+        owner, attr = (topk.pruning, "best_matches") if "." in target else (topk, target)
         original = getattr(owner, attr)
 
         def counted(*args: object, _name: str = name, _original=original) -> object:

@@ -85,7 +85,7 @@ def build_application(config: Config, service: BotService) -> Application:
         builder = builder.base_file_url(settings.base_file_url)
     application = builder.build()
     application.bot_data[h.SERVICE] = service
-    application.bot_data[admin.ADMIN] = AdminService(service.library, config)
+    application.bot_data[admin.ADMIN] = AdminService(service.library, config, service.journal)
     register(application)
     return application
 

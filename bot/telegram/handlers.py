@@ -21,7 +21,7 @@ from bot import telegram_render as tr
 from bot.render import source_line
 from bot.service import BotService, Page
 from bot.telegram import keyboards
-from retrieval.model import RELATED
+from retrieval import RELATED
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ async def on_speech(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if speech_id:
         text = m.UNKNOWN_SPEECH.format(id=speech_id[:40])
     else:
-        first = svc.library.store.speeches()
+        first = svc.library.speeches()
         text = m.SPEECH_USAGE.format(example=first[0].id if first else "1a2b3c4d")
     await message.reply_html(tr.esc(text), do_quote=_in_group(message))
 

@@ -22,9 +22,9 @@ from functools import cached_property
 
 import numpy as np
 
-from retrieval.index import blocks
-from retrieval.index.arrays import Runs, merge_runs, present_sorted, run_starts, unique_counts
+from retrieval.index import blocks, compiled
 from retrieval.index.blocks import Scoring, Segments
+from retrieval.index.postings import Postings
 
 VARIANTS = ("okapi", "plus", "l")
 # A term holding fewer documents than this many times the blocks has no block maxima kept
@@ -48,131 +48,6 @@ class BM25Params:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown BM25 variant {self.variant!r}")
-
-
-POSTINGS_ARRAYS = ("indptr", "doc_ids", "tfs", "doc_len", "dense_terms", "dense")
-# A term in more than this share of a segment's documents keeps its frequencies as a row
-# over all of them: no bigger than its postings, and a document's is found at once.
-DENSE_SHARE = 1 / 5
-
-
-@dataclass(frozen=True)
-class Postings:
-    """One segment's inverted index: under each term id, sorted segment-local document ids
-    and term frequencies. A later segment's vocabulary extends the one before it, so a term
-    has one id across segments. The commonest terms (`dense_terms`, sorted) have no
-    postings; row i of `dense` holds term dense_terms[i]'s frequency in every document."""
-
-    terms: list[str]
-    indptr: np.ndarray
-    doc_ids: np.ndarray
-    tfs: np.ndarray
-    doc_len: np.ndarray
-    dense_terms: np.ndarray
-    dense: np.ndarray
-
-    @cached_property
-    def vocab(self) -> dict[str, int]:
-        return {term: i for i, term in enumerate(self.terms)}
-
-    @cached_property
-    def _rows(self) -> dict[int, int]:
-        return {term: i for i, term in enumerate(self.dense_terms.tolist())}
-
-    @classmethod
-    def from_runs(cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray) -> Postings:
-        """From the postings of consecutive runs of documents (see `postings_of`)."""
-        indptr, values = merge_runs(parts, len(terms))
-        doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        # Frequencies are small: the narrowest type that holds them makes a big index smaller.
-        most = int(tfs.max(initial=0))
-        narrow = np.uint8 if most < 1 << 8 else np.uint16 if most < 1 << 16 else np.int32
-        tfs = tfs.astype(narrow)
-        counts = np.diff(indptr)
-        dense_terms = np.flatnonzero(counts > len(lengths) * DENSE_SHARE).astype(np.int32)
-        dense = np.zeros((len(dense_terms), len(lengths)), dtype=narrow)
-        keep = np.ones(len(doc_ids), dtype=bool)
-        for row, term in zip(dense, dense_terms.tolist(), strict=True):
-            lo, hi = indptr[term], indptr[term + 1]
-            row[doc_ids[lo:hi]] = tfs[lo:hi]
-            keep[lo:hi] = False
-        if len(dense_terms):
-            counts[dense_terms] = 0
-            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(indptr.dtype)
-            doc_ids, tfs = doc_ids[keep], tfs[keep]
-        return cls(
-            list(terms), indptr, doc_ids, tfs, lengths.astype(np.float64), dense_terms, dense
-        )
-
-    @classmethod
-    def from_tokens(cls, docs: Iterable[Sequence[str]]) -> Postings:
-        vocab: dict[str, int] = {}
-        ids: list[int] = []
-        lengths: list[int] = []
-        for doc in docs:
-            lengths.append(len(doc))
-            ids += [vocab.setdefault(term, len(vocab)) for term in doc]
-        length_array = np.asarray(lengths, dtype=np.int64)
-        part = postings_of(np.asarray(ids, dtype=np.int64), length_array, 0)
-        return cls.from_runs(list(vocab), [part], length_array)
-
-    def __len__(self) -> int:
-        return len(self.doc_len)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in POSTINGS_ARRAYS}
-
-    @classmethod
-    def from_arrays(cls, terms: Sequence[str], arrays: dict[str, np.ndarray]) -> Postings:
-        return cls(list(terms), *(arrays[name] for name in POSTINGS_ARRAYS))
-
-    def span(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The documents holding the term, sorted, and its frequency in each."""
-        row = self._rows.get(term_id)
-        if row is not None:
-            docs = np.flatnonzero(self.dense[row]).astype(self.doc_ids.dtype)
-            return docs, self.dense[row][docs]
-        if term_id >= len(self.terms):
-            return self.doc_ids[:0], self.tfs[:0]
-        lo, hi = self.indptr[term_id], self.indptr[term_id + 1]
-        return self.doc_ids[lo:hi], self.tfs[lo:hi]
-
-    def where(self, term_id: int) -> tuple[int, int, int]:
-        """Where the term is kept: its postings lo:hi, or its dense row (-1: none)."""
-        row = self._rows.get(term_id, -1)
-        if row >= 0 or term_id >= len(self.terms):
-            return 0, 0, row
-        return int(self.indptr[term_id]), int(self.indptr[term_id + 1]), -1
-
-    def frequencies(self, term_id: int, docs: np.ndarray) -> np.ndarray:
-        """The term's frequency in each of the (sorted) documents, 0 where absent."""
-        row = self._rows.get(term_id)
-        if row is not None:
-            return self.dense[row][docs]
-        ids, tfs = self.span(term_id)
-        at = np.searchsorted(ids, docs.astype(ids.dtype, copy=False))
-        found = at < len(ids)
-        found[found] = ids[at[found]] == docs[found]
-        out = np.zeros(len(docs), dtype=tfs.dtype)
-        out[found] = tfs[at[found]]
-        return out
-
-    def doc_freqs(self, counts: np.ndarray | None) -> np.ndarray:
-        """How many documents hold each term; with `counts`, how many each stands for."""
-        held = np.diff(self.indptr)
-        if counts is None:
-            held[self.dense_terms] = np.count_nonzero(self.dense, axis=1)
-            return held
-        df = held.astype(np.int64)
-        # Most documents count once (a reload's dead ones 0): only the postings of the
-        # others change the plain count, and finding them is cheaper than adding them all.
-        odd = np.flatnonzero((counts != 1)[self.doc_ids])
-        if len(odd):
-            terms = np.searchsorted(self.indptr, odd, side="right") - 1
-            np.add.at(df, terms, counts[self.doc_ids[odd]].astype(np.int64) - 1)
-        for row, term in zip(self.dense, self.dense_terms.tolist(), strict=True):
-            df[term] = counts[row > 0].sum()
-        return df
 
 
 class BM25:
@@ -282,7 +157,8 @@ class BM25:
         (a word repeated more often in a paragraph makes the index keep wider ones) and up
         to blocks.SLOTS segments."""
         return (
-            self.params.variant in blocks.VARIANTS
+            compiled.enabled()
+            and self.params.variant in blocks.VARIANTS
             and len(self.segments) <= blocks.SLOTS
             and all(seg.tfs.dtype == np.uint8 for seg in self.segments)
         )
@@ -372,23 +248,6 @@ class BM25:
         return scores
 
 
-def postings_of(ids: np.ndarray, lengths: np.ndarray, first_doc: int) -> Runs:
-    """The postings of consecutive documents, numbered from `first_doc`: under each term id,
-    the documents holding it and how often. `ids` are their term ids end to end."""
-    n = max(len(lengths), 1)
-    keys = ids.astype(np.int64)
-    keys *= n
-    keys += np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    keys.sort()
-    starts = run_starts(keys)
-    tfs = np.diff(np.append(starts, len(keys))).astype(np.int32)
-    pairs = keys[starts]
-    del keys
-    term_of = pairs // n
-    docs = (pairs - term_of * n + first_doc).astype(np.int32)
-    return Runs.from_sorted(term_of.astype(np.int32), docs, tfs)
-
-
 def _idf(df: np.ndarray, n: int, params: BM25Params) -> np.ndarray:
     if params.variant == "okapi":
         # Same formula and the same flooring of negative values as rank-bm25's BM25Okapi,
@@ -420,133 +279,3 @@ def _weights(p: BM25Params, idf: np.ndarray, tf: np.ndarray, norm: np.ndarray) -
     # scores are the ones of record.
     ctd = tf / norm
     return idf * tf * (p.k1 + 1) * (ctd + p.delta) / (p.k1 + ctd + p.delta)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One index and how much its score counts in the sum.
-
-    With `starts`, the index's ids are groups of consecutive documents (see BM25): group i
-    holds documents starts[i] to starts[i + 1] - 1.
-    """
-
-    index: BM25
-    weight: float = 1.0
-    starts: np.ndarray | None = None
-
-    @property
-    def n_docs(self) -> int:
-        """Document ids run below this, the dead ones' included."""
-        return self.index.n_docs if self.starts is None else int(self.starts[-1])
-
-    @cached_property
-    def sizes(self) -> np.ndarray:
-        """How many documents each group holds."""
-        assert self.starts is not None
-        return np.diff(self.starts)
-
-    @cached_property
-    def owner(self) -> np.ndarray:
-        """The group of each document."""
-        return np.repeat(np.arange(len(self.sizes), dtype=np.int32), self.sizes)
-
-    def ids(self, docs: np.ndarray) -> np.ndarray:
-        """The index's ids of documents."""
-        return docs if self.starts is None else self.owner[docs]
-
-    def members(self, ids: np.ndarray) -> np.ndarray:
-        """The documents of the index's ids (sorted ids give sorted documents)."""
-        if self.starts is None:
-            return ids
-        first, sizes = self.starts[ids], self.sizes[ids]
-        ends = np.cumsum(sizes)
-        return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(first - ends + sizes, sizes)
-
-    def docs(self, term: str) -> np.ndarray:
-        """Sorted ids of the live documents holding the term."""
-        return self.members(self.index.docs(term))
-
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The live documents holding the term, and the term's score in each."""
-        found = self.index.postings(term)
-        if found is None or self.starts is None:
-            return found
-        ids, weights = found
-        return self.members(ids), np.repeat(weights, self.sizes[ids])
-
-    def scores(self, query: Sequence[str], docs: np.ndarray) -> np.ndarray:
-        return self.weight * self.index.score_docs(query, self.ids(docs))
-
-
-def combined_scores(fields: Sequence[Field], query: Sequence[str], docs: np.ndarray) -> np.ndarray:
-    total = np.zeros(len(docs))
-    for f in fields:
-        total += f.scores(query, docs)
-    return total
-
-
-def matched_docs(fields: Sequence[Field], query: Sequence[str]) -> np.ndarray:
-    """Sorted ids of the documents holding at least one query term in some field."""
-    parts = [d for f in fields for t in set(query) if len(d := f.docs(t))]
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    n = fields[0].n_docs
-    if sum(len(p) for p in parts) > n // 8:
-        mask = np.zeros(n, dtype=bool)
-        for p in parts:
-            mask[p] = True
-        return np.flatnonzero(mask)
-    return unique_counts(np.concatenate(parts))[0].astype(np.int64)
-
-
-def best(docs: np.ndarray, scores: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The m best documents, best first, ties by document id (as a stable sort gives)."""
-    if len(docs) > m > 0:
-        cut = np.partition(scores, len(scores) - m)[len(scores) - m]
-        keep = scores >= cut
-        docs, scores = docs[keep], scores[keep]
-    order = np.lexsort((docs, -scores))[:m]
-    return docs[order], scores[order]
-
-
-def top(
-    fields: Sequence[Field], query: Sequence[str], m: int, within: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The m best matching documents and their scores, exactly as sorting every score gives.
-
-    Postings of common words are long, and touching them all for every query is what makes
-    BM25 slow on a big corpus. For the fields a snapshot has (the paragraph's words, and
-    its section's context scored once per section) and the variants compiled in
-    retrieval/blocks.py, the documents that can be among the best are found block by block
-    there, and only they are scored here. Otherwise (BM25+, where every document scores,
-    or other fields) every matching document is scored. `within` (sorted ids) limits the
-    answer to those documents.
-    """
-    plain = [f for f in fields if f.starts is None]
-    grouped = [f for f in fields if f.starts is not None]
-    if len(plain) == 1 and len(grouped) <= 1 and all(f.index.compiled for f in fields):
-        text = plain[0]
-        index = text.index
-        parts, idf = index.parts(query)
-        groups = None
-        if grouped:
-            g = grouped[0]
-            scores, held = blocks.sums(g.index.segs, *g.index.parts(query), g.index.scoring)
-            groups = (g.owner, g.starts, g.weight * scores, held)
-        docs = blocks.best_matches(
-            index.segs,
-            parts,
-            idf,
-            index.kept_maxima(query),
-            index.scoring,
-            index.dead,
-            text.weight,
-            m,
-            groups,
-            within,
-        )
-        return best(docs, combined_scores(fields, query, docs), m)
-    docs = matched_docs(fields, query)
-    if within is not None:
-        docs = docs[present_sorted(docs, within)]
-    return best(docs, combined_scores(fields, query, docs), m)

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.index.bm25 import BM25Params, Postings
+from retrieval.index.bm25 import BM25Params
 from retrieval.index.columns import DiskArray, TextColumn
 from retrieval.index.phrases import PhraseIndex
+from retrieval.index.postings import Postings
 from retrieval.index.snapshot import Segment, Snapshot
-from retrieval.store import SpeechRow
+from retrieval.model import SpeechRow
 
 log = logging.getLogger(__name__)
 

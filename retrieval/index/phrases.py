@@ -9,10 +9,11 @@ then checked for the phrase itself, so the answer is exact, never a bigram coinc
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from retrieval.index import compiled
 from retrieval.index.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
 from retrieval.index.columns import DiskArray, TextColumn
+from retrieval.index.compiled import jit
 
 # A needle's bigram lists narrow its candidates rarest first, as long as the next list is
 # no longer than this many times the candidates left.
@@ -116,14 +117,15 @@ class PhraseIndex:
         return self._containing(needle, docs)
 
     def _containing(self, needle: str, docs: np.ndarray) -> np.ndarray:
+        docs = docs.astype(np.int64, copy=False)
+        if not compiled.enabled():
+            return np.fromiter((needle in self.flat[d] for d in docs.tolist()), bool, len(docs))
         data = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
         flat = self.flat
-        return _holding(
-            read_only(flat.data, np.uint8), flat.offsets, docs.astype(np.int64, copy=False), data
-        )
+        return _holding(read_only(flat.data, np.uint8), flat.offsets, docs, data)
 
 
-@njit(cache=True, nogil=True)
+@jit
 def _holding(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, needle: np.ndarray):
     """Which documents' bytes hold the needle's. A match of UTF-8 bytes is a match of
     characters (no character's bytes begin inside another's). Compiled, and by
@@ -153,6 +155,8 @@ def _holding(data: np.ndarray, offsets: np.ndarray, docs: np.ndarray, needle: np
 
 def warm() -> None:
     """Compile the phrase check (or load it from numba's cache), as blocks.warm."""
+    if not compiled.enabled():
+        return
     nothing = np.zeros(4, dtype=np.uint8)
     _holding(
         read_only(nothing, np.uint8),

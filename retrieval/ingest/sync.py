@@ -15,8 +15,8 @@ from pathlib import Path
 
 from retrieval.ingest.clean import clean_speech
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError, read_file
-from retrieval.model import IndexReport, Speech
-from retrieval.store import SourceRecord, Store
+from retrieval.model import IndexReport, SourceRecord, Speech
+from retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +71,13 @@ def parsed_files(paths: list[Path], root: Path) -> Iterator[list[Speech] | Sourc
     yield from (_parse(p, root) for p in paths[done:])
 
 
-def sync(
-    corpus_dir: Path,
-    store: Store,
-    progress: Progress | None = None,
-    before_commit: Callable[[IndexReport], None] | None = None,
-) -> IndexReport:
-    """Bring the store in line with the directory in one transaction.
-
-    Unchanged files (same size and content hash) are not parsed again. A file that fails to
-    parse keeps the speeches it had before, so one bad upload never empties the corpus.
-    Parsed files go into the store one by one, so a big corpus is never all in memory.
-    `before_commit` runs inside the transaction with the report so far (the caller builds
-    its index there): if it raises, the store is left exactly as it was.
-    """
-    started = time.perf_counter()
-    report = IndexReport()
-    if not corpus_dir.is_dir():
-        raise SourceError(f"corpus directory not found: {corpus_dir}")
+def _changes(
+    corpus_dir: Path, known: dict[str, SourceRecord], report: IndexReport
+) -> tuple[list[tuple[Path, SourceRecord]], list[tuple[str, float]], set[str]]:
+    """The files to parse (new or changed content), those only touched (same content, new
+    time) and every file seen; unreadable files are reported and left as they were."""
     files = corpus_files(corpus_dir)
     report.files = len(files)
-    known = store.sources()
     todo: list[tuple[Path, SourceRecord]] = []
     touched: list[tuple[str, float]] = []
     seen: set[str] = set()
@@ -112,6 +98,29 @@ def sync(
                 touched.append((rel, stat.st_mtime))
             continue
         todo.append((path, SourceRecord(rel, len(data), stat.st_mtime, digest, 0.0, 0)))
+    return todo, touched, seen
+
+
+def sync(
+    corpus_dir: Path,
+    store: Store,
+    progress: Progress | None = None,
+    before_commit: Callable[[IndexReport], None] | None = None,
+) -> IndexReport:
+    """Bring the store in line with the directory in one transaction.
+
+    Unchanged files (same size and content hash) are not parsed again. A file that fails to
+    parse keeps the speeches it had before, so one bad upload never empties the corpus.
+    Parsed files go into the store one by one, so a big corpus is never all in memory.
+    `before_commit` runs inside the transaction with the report so far (the caller builds
+    its index there): if it raises, the store is left exactly as it was.
+    """
+    started = time.perf_counter()
+    report = IndexReport()
+    if not corpus_dir.is_dir():
+        raise SourceError(f"corpus directory not found: {corpus_dir}")
+    known = store.sources()
+    todo, touched, seen = _changes(corpus_dir, known, report)
     removed = sorted(set(known) - seen)
     with store.transaction() as db:
         results = parsed_files([path for path, _ in todo], corpus_dir)

@@ -4,16 +4,12 @@ name points at. Built once per snapshot, the costly parts when first needed."""
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
 
+from retrieval.index.snapshot import Snapshot
+from retrieval.index.tokenize import Tokenizer
 from retrieval.query import cues, synonyms
 from retrieval.query.scope import Catalog
 from retrieval.query.spelling import PinyinIndex
-
-if TYPE_CHECKING:
-    # The index imports query analysis, which imports this: only the type is needed here.
-    from retrieval.index.snapshot import Snapshot
-    from retrieval.index.tokenize import Tokenizer
 
 
 class Lexicon:

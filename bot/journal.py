@@ -1,0 +1,156 @@
+"""What users asked and what admins did, and where each chat's conversation stands."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from retrieval import Database
+
+
+class Journal(Database):
+    """What users asked and what admins did, in a file of its own.
+
+    Its own file, so that logging a question never waits for a reload, which holds the
+    corpus database's write lock while it builds the new index.
+    """
+
+    @classmethod
+    def beside(cls, store_path: Path | str) -> Journal:
+        """The journal of a corpus database: a file of its own beside it."""
+        if str(store_path) == ":memory:":
+            return cls(":memory:")
+        path = Path(store_path)
+        return cls(path.with_name(path.stem + ".journal.db"))
+
+    def _create_schema(self) -> None:
+        db = self.db
+        db["query_log"].create(
+            {
+                "id": int,
+                "ts": float,
+                "chat_type": str,
+                "user_hash": str,
+                "query": str,
+                "answered": int,
+                "top_speech": str,
+                "top_paragraph": int,
+                "latency_ms": float,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db["audit_log"].create(
+            {
+                "id": int,
+                "ts": float,
+                "user_hash": str,
+                "action": str,
+                "target": str,
+                "outcome": str,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db["query_log"].create_index(["ts"], if_not_exists=True)
+        if "follows" not in db["query_log"].columns_dict:
+            # Stores from before follow-ups: the question an entry followed up, if any.
+            db["query_log"].add_column("follows", str, not_null_default="")
+        # Per chat, the question last answered and how many of its passages were shown,
+        # so that 还有吗 pages on; and which question each answer message answered, so that
+        # a reply to it is read together with that question. Both outlive a restart.
+        db["conversations"].create(
+            {"chat_id": int, "log_id": int, "shown": int}, pk="chat_id", if_not_exists=True
+        )
+        db["answer_messages"].create(
+            {"chat_id": int, "message_id": int, "log_id": int, "shown": int},
+            pk=("chat_id", "message_id"),
+            if_not_exists=True,
+        )
+
+    def log_query(
+        self,
+        *,
+        chat_type: str,
+        user_hash: str,
+        query: str,
+        answered: bool,
+        top_speech: str,
+        top_paragraph: int,
+        latency_ms: float,
+        ts: float | None = None,
+        follows: str = "",
+    ) -> int:
+        """Returns the entry's id, which buttons under an answer refer to."""
+        with self.transaction() as db:
+            return (
+                db["query_log"]
+                .insert(
+                    {
+                        "ts": time.time() if ts is None else ts,
+                        "chat_type": chat_type,
+                        "user_hash": user_hash,
+                        "query": query,
+                        "answered": int(answered),
+                        "top_speech": top_speech,
+                        "top_paragraph": top_paragraph,
+                        "latency_ms": latency_ms,
+                        "follows": follows,
+                    }
+                )
+                .last_pk
+            )
+
+    def logged_query(self, entry_id: int) -> dict | None:
+        rows = list(self.db.query("select * from query_log where id = ?", [entry_id]))
+        return rows[0] if rows else None
+
+    def remember_shown(self, chat_id: int, log_id: int, shown: int) -> None:
+        with self.transaction() as db:
+            db["conversations"].upsert(
+                {"chat_id": chat_id, "log_id": log_id, "shown": shown}, pk="chat_id"
+            )
+
+    def last_shown(self, chat_id: int) -> tuple[int, int] | None:
+        """The chat's last answered question's log id, and how many passages were shown."""
+        rows = list(self.db.query("select * from conversations where chat_id = ?", [chat_id]))
+        return (rows[0]["log_id"], rows[0]["shown"]) if rows else None
+
+    def remember_answer(
+        self, chat_id: int, message_ids: list[int], log_id: int, shown: int
+    ) -> None:
+        rows = [
+            {"chat_id": chat_id, "message_id": m, "log_id": log_id, "shown": shown}
+            for m in message_ids
+        ]
+        with self.transaction() as db:
+            db["answer_messages"].upsert_all(rows, pk=("chat_id", "message_id"))
+
+    def answered_by(self, chat_id: int, message_id: int) -> tuple[int, int] | None:
+        """The log id of the question a message of the bot answered, and how many of its
+        passages had been shown up to that message."""
+        rows = list(
+            self.db.query(
+                "select log_id, shown from answer_messages where chat_id = ? and message_id = ?",
+                [chat_id, message_id],
+            )
+        )
+        return (rows[0]["log_id"], rows[0]["shown"]) if rows else None
+
+    def query_log(self, since: float) -> list[dict]:
+        return list(self.db.query("select * from query_log where ts >= ? order by ts", [since]))
+
+    def log_admin_action(self, *, user_hash: str, action: str, target: str, outcome: str) -> None:
+        with self.transaction() as db:
+            db["audit_log"].insert(
+                {
+                    "ts": time.time(),
+                    "user_hash": user_hash,
+                    "action": action,
+                    "target": target,
+                    "outcome": outcome,
+                }
+            )
+
+    def audit_log(self) -> list[dict]:
+        return list(self.db.query("select * from audit_log order by id"))

@@ -1,0 +1,255 @@
+"""Building a snapshot: tokens from the store (or its cache), postings and columns a chunk
+of paragraphs at a time, one segment for a full build, one more for a reload's files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from multiprocessing import get_context
+from typing import ClassVar
+
+import numpy as np
+
+from retrieval.index.arrays import Runs
+from retrieval.index.bm25 import BM25Params
+from retrieval.index.columns import TextColumnBuilder
+from retrieval.index.phrases import PhraseIndex
+from retrieval.index.postings import Postings, postings_of
+from retrieval.index.snapshot import Segment, Snapshot, context_of
+from retrieval.index.tokenize import Tokenizer, tokenize_batch
+from retrieval.model import ParagraphRow, SpeechRow
+from retrieval.store import Store
+from retrieval.text import normalize
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 20_000
+# Below this many texts to tokenise, starting worker processes costs more than it saves.
+PARALLEL_MIN_TEXTS = 4_000
+BATCH_TEXTS = 1_000
+
+
+class TokenSource:
+    """Tokens through the per-content cache, so a reload re-tokenises only new text.
+
+    A big batch of new text is spread over worker processes (one per core); the pool is
+    started on first need and lives as long as the build.
+    """
+
+    def __init__(self, store: Store, tokenizer: Tokenizer) -> None:
+        self.store = store
+        self.tokenizer = tokenizer
+        self._pool: ProcessPoolExecutor | None = None
+        self._parallel = True
+
+    def tokens(self, texts: list[str]) -> list[list[str]]:
+        keys = [self.tokenizer.cache_key(t) for t in texts]
+        known = self.store.cached_tokens(sorted(set(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+        fresh = dict(zip(missing, self._tokenize(list(missing.values())), strict=True))
+        self.store.cache_tokens(fresh)
+        known |= fresh
+        return [known[k].split() for k in keys]
+
+    def _tokenize(self, texts: list[str]) -> list[str]:
+        workers = os.cpu_count() or 1
+        if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 or not self._parallel:
+            return [" ".join(self.tokenizer.tokens(t)) for t in texts]
+        if self._pool is None:
+            # Spawned, not forked: the bot's event loop and reload threads are running.
+            self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        batches = [texts[i : i + BATCH_TEXTS] for i in range(0, len(texts), BATCH_TEXTS)]
+        modes = [self.tokenizer.search_mode] * len(batches)
+        try:
+            done = list(self._pool.map(tokenize_batch, modes, batches))
+        except BrokenProcessPool:
+            log.warning("index: tokeniser workers died; tokenising here")
+            self.close()
+            self._parallel = False
+            return self._tokenize(texts)
+        return [joined for batch in done for joined in batch]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+@contextmanager
+def token_source(store: Store, tokenizer: Tokenizer) -> Iterator[TokenSource]:
+    source = TokenSource(store, tokenizer)
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+class _Postings:
+    """The postings of each chunk of documents, merged into one segment at the end."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.vocab: dict[str, int] = {term: i for i, term in enumerate(terms)}
+        self.parts: list[Runs] = []
+        self.lengths: list[np.ndarray] = []
+        self.docs = 0
+
+    def add(self, docs: list[list[str]]) -> None:
+        vocab = self.vocab
+        ids = np.asarray(
+            [vocab.setdefault(term, len(vocab)) for doc in docs for term in doc], dtype=np.int64
+        )
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        self.parts.append(postings_of(ids, lengths, self.docs))
+        self.lengths.append(lengths)
+        self.docs += len(docs)
+
+    def build(self) -> Postings:
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
+        postings = Postings.from_runs(list(self.vocab), self.parts, lengths)
+        self.parts.clear()
+        return postings
+
+
+class _Columns:
+    """The per-paragraph columns, gathered chunk by chunk."""
+
+    NAMES: ClassVar = {"rowid": np.int64, "speech": np.int32, "n": np.int32, "heading": np.int32}
+
+    def __init__(self, speech_ids: tuple[str, ...], headings: tuple[str, ...] = ()) -> None:
+        self.speech_index = {sid: i for i, sid in enumerate(speech_ids)}
+        self.headings = {h: i for i, h in enumerate(headings)}
+        self.values: dict[str, list] = {k: [] for k in [*self.NAMES, "damaged"]}
+
+    def add(self, rows: list[ParagraphRow]) -> None:
+        v = self.values
+        v["rowid"] += [r.rowid for r in rows]
+        v["speech"] += [self.speech_index[r.speech_id] for r in rows]
+        v["n"] += [r.n for r in rows]
+        v["heading"] += [self.headings.setdefault(r.heading, len(self.headings)) for r in rows]
+        v["damaged"] += [r.damaged for r in rows]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {k: np.asarray(self.values[k], dtype=t) for k, t in self.NAMES.items()}
+        out["damaged"] = np.asarray(self.values["damaged"], dtype=bool)
+        return out
+
+
+def _speeches(store: Store) -> dict[str, SpeechRow]:
+    return {s.id: s for s in store.speeches()}
+
+
+def _contexts(rows: list[ParagraphRow], speeches: dict[str, SpeechRow]) -> list[str]:
+    return [context_of(r.heading, speeches[r.speech_id]) for r in rows]
+
+
+def build_segment(
+    chunks: Iterable[list[ParagraphRow]],
+    speeches: dict[str, SpeechRow],
+    source: TokenSource,
+    key: str,
+    after: Segment | None = None,
+) -> Segment:
+    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s."""
+    columns = _Columns(tuple(speeches))
+    texts, flats = TextColumnBuilder(), TextColumnBuilder()
+    grams: list[Runs] = []
+    text = _Postings(after.text.terms if after else [])
+    context = _Postings(after.context.terms if after else [])
+    context_starts: list[int] = []
+    previous: ParagraphRow | None = None
+    for rows in chunks:
+        first = len(columns.values["rowid"])
+        columns.add(rows)
+        plain = [r.text for r in rows]
+        flat = [normalize(t) for t in plain]
+        texts.add(plain)
+        flats.add(flat)
+        grams.append(PhraseIndex.chunk_postings(flat, first))
+        text.add(source.tokens(plain))
+        runs = []
+        for i, row in enumerate(rows):
+            if previous is None or (row.speech_id, row.heading) != (
+                previous.speech_id,
+                previous.heading,
+            ):
+                context_starts.append(first + i)
+                runs.append(row)
+            previous = row
+        context.add(source.tokens(_contexts(runs, speeches)))
+    # One index at a time, each dropping its chunks, so they are never all in memory twice.
+    phrases = PhraseIndex.from_chunks(flats.build(), grams)
+    grams.clear()
+    text_postings = text.build()
+    context_postings = context.build()
+    return Segment(
+        key=key,
+        speech_ids=tuple(speeches),
+        headings=tuple(columns.headings),
+        columns=columns.arrays(),
+        texts=texts.build(),
+        text=text_postings,
+        context=context_postings,
+        context_starts=np.asarray([*context_starts, len(columns.values["rowid"])], dtype=np.int64),
+        phrases=phrases,
+    )
+
+
+def build_snapshot(
+    store: Store, tokenizer: Tokenizer, params: BM25Params, fingerprint: str = ""
+) -> Snapshot:
+    started = time.perf_counter()
+    speeches = _speeches(store)
+    with token_source(store, tokenizer) as source:
+        chunks = store.paragraph_chunks(CHUNK_ROWS)
+        segment = build_segment(chunks, speeches, source, fingerprint)
+    snapshot = Snapshot(fingerprint, speeches, (segment,), np.zeros(len(segment), bool), params)
+    log.info(
+        "index: %d paragraphs of %d speeches in %.2fs",
+        len(snapshot),
+        len(speeches),
+        time.perf_counter() - started,
+    )
+    return snapshot
+
+
+def update_snapshot(
+    old: Snapshot, store: Store, tokenizer: Tokenizer, sources: set[str], fingerprint: str
+) -> Snapshot:
+    """`old` with the paragraphs of `sources` marked dead and a segment of their paragraphs
+    as the store now has them. Only the new text is read and tokenised.
+
+    The result scores and orders exactly as a full build would: the store writes a
+    replaced file's paragraphs with rowids above all others, so the live documents stay
+    in rowid order across segments.
+    """
+    started = time.perf_counter()
+    speeches = _speeches(store)
+    dead = []
+    for seg in old.segments:
+        stale = np.array(
+            [sid not in speeches or old.speeches[sid].source in sources for sid in seg.speech_ids],
+            dtype=bool,
+        )
+        dead.append(stale[seg.columns["speech"]] if len(seg) else np.zeros(0, dtype=bool))
+    segments = old.segments
+    rows = store.paragraphs_of_sources(sorted(sources))
+    if rows:
+        with token_source(store, tokenizer) as source:
+            added = build_segment([rows], speeches, source, fingerprint, old.segments[-1])
+        segments += (added,)
+        dead.append(np.zeros(len(added), dtype=bool))
+    marked = np.concatenate(dead)
+    marked[: len(old.dead)] |= old.dead
+    snapshot = Snapshot(fingerprint, speeches, segments, marked, old.params)
+    log.info(
+        "index: %d paragraphs live, %d added, in %.2fs",
+        len(snapshot),
+        len(rows),
+        time.perf_counter() - started,
+    )
+    return snapshot

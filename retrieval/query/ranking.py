@@ -1,0 +1,219 @@
+"""Re-ranking the best BM25 candidates by how much of the question each covers, and the
+evidence an answer's tier is decided on (tiers.py). The knobs are `Ranking`'s fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.index.snapshot import Snapshot
+from retrieval.index.tokenize import Tokenizer
+from retrieval.model import NONE
+from retrieval.query.analysis import Query
+from retrieval.query.coverage import passage_coverage, word_weight
+from retrieval.query.cues import holds
+from retrieval.query.lexicon import Lexicon
+from retrieval.query.tiers import Evidence, TierRule
+from retrieval.text import normalize
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The knobs of the ranking, each chosen by measurement (docs/retrieval.md)."""
+
+    context_weight: float = 1.0
+    # How many BM25 candidates are re-ordered by coverage.
+    rerank_depth: int = 20
+    # A word the corpus never uses (not a name) weighs this share of the rarest word's
+    # weight: questions put things in other words than the text, so its absence is weak
+    # evidence that the question is about something else.
+    unknown_word_share: float = 0.3
+    # Share of the re-ranking given to the question's character bigrams found in the
+    # passage (weighted by rarity): they meet words that segment differently.
+    bigram_share: float = 0.5
+    tiers: TierRule = field(default_factory=TierRule)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The best documents in order, each one's BM25 score beside it."""
+
+    order: np.ndarray
+    scores: np.ndarray
+    confidence: str
+    phrase: str = ""
+    phrase_count: int = 0
+    evidence: Evidence | None = None
+
+
+class Judge:
+    """What a question's words weigh in one snapshot, how well a passage covers them, and
+    what that says about the answer."""
+
+    def __init__(
+        self, snapshot: Snapshot, tokenizer: Tokenizer, lexicon: Lexicon, ranking: Ranking
+    ) -> None:
+        self.snapshot = snapshot
+        self.tokenizer = tokenizer
+        self.lexicon = lexicon
+        self.ranking = ranking
+
+    def scope(self, query: Query) -> np.ndarray | None:
+        """The paragraphs of the speeches the question names, if it names any."""
+        ids = query.reference.speech_ids
+        return self.snapshot.speech_docs(ids) if ids else None
+
+    def word_weights(self, query: Query) -> tuple[dict[str, float], float, int, int]:
+        """Each question word's weight in coverage; the share of the question's full weight
+        in words the corpus uses; how many words it uses and how many (of two characters
+        or more) it never does. The words that name the speech a question points at (南昌,
+        代表大会) are left out: the scope holds them already."""
+        n = len(self.snapshot)
+        named = self.naming(query)
+        weights = {}
+        full = known = 0.0
+        used = unused = 0
+        for word in query.words:
+            key = normalize(word)
+            if not key or key in named:
+                continue
+            df = self.lexicon.doc_freq(word)
+            weight = word_weight(key, df, n, place=word in query.places)
+            full += weight
+            if df or word in query.related or self.snapshot.containing(key).size:
+                known += weight
+                used += 1
+            else:
+                unused += len(key) > 1
+                if not names_something(word, query.tags[word]):
+                    weight *= self.ranking.unknown_word_share
+            weights[key] = weight
+        return weights, known / full if full else 1.0, used, unused
+
+    def naming(self, query: Query) -> frozenset[str]:
+        """The words a question names its speech with: the place or union (南昌), the
+        congress and its number (工会, 代表大会, 第十三次, 十三大)."""
+        ref = query.reference
+        if not ref.speech_ids:
+            return frozenset(map(normalize, ref.named))
+        ordinals = [
+            e.ordinal for e in self.lexicon.catalog.entries if e.speech_id in ref.speech_ids
+        ]
+        words = [*ref.named, *self.lexicon.cues.congress_words, "工会"]
+        words += [form for o in ordinals if o for form in (f"第{o}次", f"{o}大")]
+        return frozenset(map(normalize, words))
+
+    def unknown_names(self, query: Query) -> tuple[str, ...]:
+        """Words of the question that name something the corpus never mentions: a name made
+        of words the corpus knows (哈尔滨市委) is not one."""
+        lex = self.lexicon
+        return tuple(
+            word
+            for word, tag in query.tags.items()
+            if names_something(word, tag)
+            and not lex.known(word)
+            and not any(self.snapshot.containing(form).size for form in _written_forms(word))
+            and not _made_of_known(word, self.tokenizer, lex)
+        )
+
+    def rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
+        """Re-order the best BM25 candidates by how much of the question each one covers.
+
+        BM25 favours long paragraphs that repeat a few of the words; the answer to a
+        question is usually the paragraph that holds all of them. The answer counts as
+        found only when the best candidate covers enough of the question.
+        """
+        r = self.ranking
+        depth = r.rerank_depth
+        head = order[:depth]
+        if not head.size:
+            return Ranked(order, scores, NONE)
+        weights, known_share, used, unused = self.word_weights(query)
+        related = {normalize(w): tuple(map(normalize, o)) for w, o in query.related.items()}
+        top_score = float(scores[0]) or 1.0
+        combined = np.empty(head.size)
+        covered = np.empty(head.size)
+        pairs = self.bigram_weights(query) if r.bigram_share else {}
+        pair_total = sum(pairs.values()) or 1.0
+        for i, doc in enumerate(head.tolist()):
+            flat = self.snapshot.flat_of(doc)
+            context = self.snapshot.context_text(doc)
+            # A question that only names a speech (南昌十三大的讲话) is covered by its scope.
+            covered[i] = passage_coverage(weights, flat, context, related) if weights else 1.0
+            paired = sum(w for b, w in pairs.items() if b in flat) / pair_total
+            mix = (1 - r.bigram_share) * covered[i] + r.bigram_share * paired
+            combined[i] = scores[i] / top_score * mix
+        best_first = np.argsort(-combined, kind="stable")
+        best_doc = int(head[best_first[0]])
+        evidence = Evidence(
+            coverage=float(covered[best_first[0]]),
+            holds_fact=holds(query.expects, self.snapshot.row(best_doc).text),
+            known_share=known_share,
+            lone_word=unused > 0 and used <= 1,
+            unknown_names=self.unknown_names(query),
+            unknown_congress=self.unknown_congress(query),
+            scoped=bool(query.reference.speech_ids),
+        )
+        return Ranked(
+            np.concatenate([head[best_first], order[depth:]]),
+            np.concatenate([scores[:depth][best_first], scores[depth:]]),
+            r.tiers.decide(evidence),
+            evidence=evidence,
+        )
+
+    def bigram_weights(self, query: Query) -> dict[str, float]:
+        """The question's character bigrams (outside the words naming its speech), each
+        weighted by how rare it is in the paragraphs."""
+        n = len(self.snapshot)
+        named = self.naming(query)
+        flat = "".join(normalize(w) for w in query.words if normalize(w) not in named)
+        pairs = {flat[i : i + 2] for i in range(len(flat) - 1)}
+        return {b: word_weight(b, self.snapshot.bigram_freq(b), n) for b in pairs if len(b) == 2}
+
+    def unknown_congress(self, query: Query) -> bool:
+        """A congress the corpus does not hold; but 第五次代表大会以来 in the sixth's speech
+        names a congress that speech speaks of."""
+        ref = query.reference
+        if not ref.unknown_congress:
+            return False
+        named = self.scope(query)
+        for ordinal in ref.ordinals:
+            for form in (f"第{ordinal}次", f"{ordinal}大"):
+                spoken = self.snapshot.containing(form)
+                if np.isin(spoken, named).any() if named is not None else spoken.size:
+                    return False
+        return True
+
+
+# Parts of speech (jieba's tags) of words that name a place or an organisation. Its person
+# (nr) and other-name (nz) tags fall on too many ordinary words (拜早年, 大奖) to be evidence.
+NAMING_TAGS = frozenset({"ns", "nt"})
+_ORDINAL_NUMBER = re.compile(r"第[零一二三四五六七八九十百千\d]+[次届条款项]")
+
+
+def names_something(word: str, tag: str) -> bool:
+    """A place, an organisation, a number or an ordinal (GDP, 2023年, 第四十二条)."""
+    if len(word) < 2:
+        return False
+    return (
+        tag in NAMING_TAGS
+        or bool(_ORDINAL_NUMBER.search(word))
+        or any(c.isdigit() or (c.isascii() and c.isalpha()) for c in word)
+    )
+
+
+_CONGRESS_ORDINAL = re.compile(r"^第(.+)次$")
+
+
+def _written_forms(word: str) -> list[str]:
+    """How the text may write a word: 第十二次 (of a congress) is also 十二大."""
+    key = normalize(word)
+    short = _CONGRESS_ORDINAL.sub(r"\1大", key)
+    return [key, short] if short != key else [key]
+
+
+def _made_of_known(word: str, tokenizer: Tokenizer, lexicon: Lexicon) -> bool:
+    parts = [t for t in tokenizer.query_terms(word) if 1 < len(t) < len(word)]
+    return bool(parts) and all(lexicon.known(t) for t in parts)
