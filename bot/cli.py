@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bot import render
 from bot.config import Config, ConfigError, load_config
+from bot.render import text as render
 from retrieval import Answer, Library, SourceError, evaluate, format_report, load_queries
 
 log = logging.getLogger("speechbot")

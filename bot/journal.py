@@ -25,7 +25,7 @@ class Journal(Database):
 
     def _create_schema(self) -> None:
         db = self.db
-        db["query_log"].create(
+        db.table("query_log").create(
             {
                 "id": int,
                 "ts": float,
@@ -40,7 +40,7 @@ class Journal(Database):
             pk="id",
             if_not_exists=True,
         )
-        db["audit_log"].create(
+        db.table("audit_log").create(
             {
                 "id": int,
                 "ts": float,
@@ -52,17 +52,17 @@ class Journal(Database):
             pk="id",
             if_not_exists=True,
         )
-        db["query_log"].create_index(["ts"], if_not_exists=True)
+        db.table("query_log").create_index(["ts"], if_not_exists=True)
         if "follows" not in db["query_log"].columns_dict:
             # Stores from before follow-ups: the question an entry followed up, if any.
-            db["query_log"].add_column("follows", str, not_null_default="")
+            db.table("query_log").add_column("follows", str, not_null_default="")
         # Per chat, the question last answered and how many of its passages were shown,
         # so that 还有吗 pages on; and which question each answer message answered, so that
         # a reply to it is read together with that question. Both outlive a restart.
-        db["conversations"].create(
+        db.table("conversations").create(
             {"chat_id": int, "log_id": int, "shown": int}, pk="chat_id", if_not_exists=True
         )
-        db["answer_messages"].create(
+        db.table("answer_messages").create(
             {"chat_id": int, "message_id": int, "log_id": int, "shown": int},
             pk=("chat_id", "message_id"),
             if_not_exists=True,
@@ -83,23 +83,21 @@ class Journal(Database):
     ) -> int:
         """Returns the entry's id, which buttons under an answer refer to."""
         with self.transaction() as db:
-            return (
-                db["query_log"]
-                .insert(
-                    {
-                        "ts": time.time() if ts is None else ts,
-                        "chat_type": chat_type,
-                        "user_hash": user_hash,
-                        "query": query,
-                        "answered": int(answered),
-                        "top_speech": top_speech,
-                        "top_paragraph": top_paragraph,
-                        "latency_ms": latency_ms,
-                        "follows": follows,
-                    }
-                )
-                .last_pk
+            table = db.table("query_log").insert(
+                {
+                    "ts": time.time() if ts is None else ts,
+                    "chat_type": chat_type,
+                    "user_hash": user_hash,
+                    "query": query,
+                    "answered": int(answered),
+                    "top_speech": top_speech,
+                    "top_paragraph": top_paragraph,
+                    "latency_ms": latency_ms,
+                    "follows": follows,
+                }
             )
+        # The id SQLite gave the row: an integer primary key is never None after an insert.
+        return int(table.last_pk)  # type: ignore[arg-type]
 
     def logged_query(self, entry_id: int) -> dict | None:
         rows = list(self.db.query("select * from query_log where id = ?", [entry_id]))
@@ -107,7 +105,7 @@ class Journal(Database):
 
     def remember_shown(self, chat_id: int, log_id: int, shown: int) -> None:
         with self.transaction() as db:
-            db["conversations"].upsert(
+            db.table("conversations").upsert(
                 {"chat_id": chat_id, "log_id": log_id, "shown": shown}, pk="chat_id"
             )
 
@@ -124,7 +122,7 @@ class Journal(Database):
             for m in message_ids
         ]
         with self.transaction() as db:
-            db["answer_messages"].upsert_all(rows, pk=("chat_id", "message_id"))
+            db.table("answer_messages").upsert_all(rows, pk=("chat_id", "message_id"))
 
     def answered_by(self, chat_id: int, message_id: int) -> tuple[int, int] | None:
         """The log id of the question a message of the bot answered, and how many of its
@@ -142,7 +140,7 @@ class Journal(Database):
 
     def log_admin_action(self, *, user_hash: str, action: str, target: str, outcome: str) -> None:
         with self.transaction() as db:
-            db["audit_log"].insert(
+            db.table("audit_log").insert(
                 {
                     "ts": time.time(),
                     "user_hash": user_hash,

@@ -58,19 +58,14 @@ PREVIOUS_PARAGRAPH = "（上一段）"
 NEXT_PARAGRAPH = "（下一段）"
 INLINE_NOTHING = "没有找到相关内容"
 INLINE_HINT = "输入问题，引用讲话原文"
-COMMANDS_PRIVATE = {
+COMMANDS = {
     "ask": "提问",
     "find": "查找原文出处",
     "speeches": "讲话列表",
     "speech": "讲话提纲",
     "help": "使用说明",
 }
-COMMANDS_GROUP = {
-    "ask": "提问",
-    "find": "查找原文出处",
-    "speeches": "讲话列表",
-    "help": "使用说明",
-}
+UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用的命令。"
 NOT_ADMIN = "抱歉，您没有权限执行这个操作。"
 RELOAD_STARTED = "正在重新加载语料库，期间照常回答问题……"
 RELOAD_DONE = "重新加载完成。"

@@ -53,7 +53,7 @@ class Store(Database):
 
     def _create_schema(self) -> None:
         db = self.db
-        db["sources"].create(
+        db.table("sources").create(
             {
                 "path": str,
                 "size": int,
@@ -65,7 +65,7 @@ class Store(Database):
             pk="path",
             if_not_exists=True,
         )
-        db["speeches"].create(
+        db.table("speeches").create(
             {
                 "id": str,
                 "title": str,
@@ -79,7 +79,7 @@ class Store(Database):
             pk="id",
             if_not_exists=True,
         )
-        db["paragraphs"].create(
+        db.table("paragraphs").create(
             {
                 "id": int,
                 "speech_id": str,
@@ -92,10 +92,10 @@ class Store(Database):
             pk="id",
             if_not_exists=True,
         )
-        db["tokens"].create({"key": str, "tokens": str}, pk="key", if_not_exists=True)
-        db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-        db["paragraphs"].create_index(["speech_id", "n"], unique=True, if_not_exists=True)
-        db["speeches"].create_index(["source"], if_not_exists=True)
+        db.table("tokens").create({"key": str, "tokens": str}, pk="key", if_not_exists=True)
+        db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        db.table("paragraphs").create_index(["speech_id", "n"], unique=True, if_not_exists=True)
+        db.table("speeches").create_index(["source"], if_not_exists=True)
 
     # sources and speeches -------------------------------------------------
 
@@ -108,9 +108,9 @@ class Store(Database):
         """Within a transaction: the file's old speeches go, the new ones come in."""
         self.delete_source(db, record.path)
         speeches = list(speeches)
-        db["sources"].insert(record.__dict__ | {"speeches": len(speeches)}, replace=True)
+        db.table("sources").insert(record.__dict__ | {"speeches": len(speeches)}, replace=True)
         for speech in speeches:
-            db["speeches"].insert(
+            db.table("speeches").insert(
                 {
                     "id": speech.id,
                     "title": speech.title,
@@ -123,12 +123,12 @@ class Store(Database):
                 },
                 replace=True,
             )
-            db["paragraphs"].insert_all(
+            db.table("paragraphs").insert_all(
                 (_paragraph_row(speech.id, p) for p in speech.paragraphs), batch_size=500
             )
 
     def touch_source(self, db: sqlite_utils.Database, path: str, mtime: float) -> None:
-        db["sources"].update(path, {"mtime": mtime})
+        db.table("sources").update(path, {"mtime": mtime})
 
     def delete_source(self, db: sqlite_utils.Database, path: str) -> None:
         ids = [r["id"] for r in db.query("select id from speeches where source = ?", [path])]
@@ -228,7 +228,7 @@ class Store(Database):
         if not pairs:
             return
         with self.transaction() as db:
-            db["tokens"].insert_all(
+            db.table("tokens").insert_all(
                 ({"key": k, "tokens": v} for k, v in pairs.items()), replace=True, batch_size=1000
             )
 

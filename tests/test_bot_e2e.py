@@ -12,7 +12,6 @@ import pytest_asyncio
 from bot import messages as m
 from bot.config import Config, TelegramSettings
 from bot.service import BotService
-from bot.telegram import handlers
 from bot.telegram.app import build_application
 from retrieval.library import Library
 from tests.fakegram.server import TOKEN, BotAPIServer
@@ -248,7 +247,7 @@ async def test_a_failing_update_is_reported_and_the_bot_goes_on(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("index exploded")
 
-    service = botapi.application.bot_data[handlers.SERVICE]
+    service = botapi.application.bot_data.service
     monkeypatch.setattr(service, "ask", broken)
     _, reply = await _ask_private(botapi, "工会")
     assert reply["text"] == m.ERROR

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages as m
 from bot.config import BUNDLED_CORPUS, Config
-from bot.service import BotService
+from bot.service import NO_EARLIER_QUESTION, Asker, BotService
 from retrieval.evaluate import evaluate, load_queries
 from retrieval.library import Library
 from retrieval.query.search import SearchEngine
@@ -162,9 +161,9 @@ def test_paging_continues_where_the_first_page_ended(engine: SearchEngine) -> No
 def test_asking_for_more_outlives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     first = BotService(Library.open(BUNDLED_CORPUS, db), Config())
-    page = first.ask("劳模精神", "private", 7, chat_id=42)
+    page = first.ask("劳模精神", Asker("private", 7, chat_id=42))
     assert [h.rank for h in page.answer.hits] == [1, 2, 3]
     again = BotService(Library.open(BUNDLED_CORPUS, db), Config())
-    more = again.ask("还有吗", "private", 7, chat_id=42)
+    more = again.ask("还有吗", Asker("private", 7, chat_id=42))
     assert [h.rank for h in more.answer.hits] == [4, 5, 6]
-    assert again.ask("还有吗", "private", 7, chat_id=43).messages == [m.NO_EARLIER_QUESTION]
+    assert again.ask("还有吗", Asker("private", 7, chat_id=43)).notice == NO_EARLIER_QUESTION

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import telegram_render as tr
 from bot.chat import respond
 from bot.cli import main
 from bot.config import Config
+from bot.render import html as tr
 from bot.service import BotService
 from bot.telegram.app import RedactToken
 from retrieval.library import Library

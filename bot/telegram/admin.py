@@ -5,44 +5,47 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot import messages as m
-from bot import render
-from bot import telegram_render as tr
 from bot.access import is_admin
 from bot.admin import AdminError, AdminService
+from bot.render import html as tr
+from bot.render import text as render
+from bot.telegram.context import Context
 
 log = logging.getLogger(__name__)
 
-ADMIN = "admin"
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, Context, Message], Coroutine[Any, Any, None]]
+Checked = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-def admin_service(context: ContextTypes.DEFAULT_TYPE) -> AdminService:
-    return context.bot_data[ADMIN]
+def admin_service(context: Context) -> AdminService:
+    return context.bot_data.admin
 
 
-def admins_only(action: str) -> Callable[[Handler], Handler]:
-    """Refuse (and audit) anyone not in [telegram] admins; they change nothing."""
+def admins_only(action: str) -> Callable[[Handler], Checked]:
+    """Refuse (and audit) anyone not in [telegram] admins; they change nothing. The one
+    place access is checked; the handler gets the message it answers."""
 
-    def wrap(handler: Handler) -> Handler:
+    def wrap(handler: Handler) -> Checked:
         @functools.wraps(handler)
-        async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        async def checked(update: Update, context: Context) -> None:
             message = update.effective_message
+            if message is None:
+                return
             user = update.effective_user.id if update.effective_user else None
             service = admin_service(context)
             if not is_admin(service.config.telegram, user):
                 log.warning("refused %s for a non-admin user", action)
                 service.audit(user, action, "", "refused: not an admin")
-                if message:
-                    await message.reply_html(tr.esc(m.NOT_ADMIN))
+                await message.reply_html(tr.esc(m.NOT_ADMIN))
                 return
-            await handler(update, context)
+            await handler(update, context, message)
 
         return checked
 
@@ -55,8 +58,7 @@ async def _say(message: Message, text: str) -> None:
 
 
 @admins_only("reload")
-async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def on_reload(update: Update, context: Context, message: Message) -> None:
     service = admin_service(context)
     user = update.effective_user.id if update.effective_user else None
     await _say(message, m.RELOAD_STARTED)
@@ -72,10 +74,9 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admins_only("upload")
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    document = message.document if message else None
-    if not message or not document:
+async def on_document(update: Update, context: Context, message: Message) -> None:
+    document = message.document
+    if not document:
         return
     service = admin_service(context)
     user = update.effective_user.id if update.effective_user else None
@@ -104,8 +105,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 @admins_only("remove")
-async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def on_remove(update: Update, context: Context, message: Message) -> None:
     service = admin_service(context)
     user = update.effective_user.id if update.effective_user else None
     speech_id = " ".join(context.args or []).strip()
@@ -125,8 +125,8 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admins_only("stats")
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stats(update: Update, context: Context, message: Message) -> None:
     service = admin_service(context)
     user = update.effective_user.id if update.effective_user else None
     service.audit(user, "stats", "", "ok")
-    await _say(update.effective_message, render.stats_text(service.stats()))
+    await _say(message, render.stats_text(service.stats()))

@@ -22,12 +22,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import messages as m
+from bot import commands
 from bot.admin import AdminService
 from bot.config import Config
 from bot.service import BotService
-from bot.telegram import admin
+from bot.telegram import admin, keyboards
 from bot.telegram import handlers as h
+from bot.telegram.context import CONTEXT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -83,25 +84,24 @@ def build_application(config: Config, service: BotService) -> Application:
         builder = builder.base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
-    application = builder.build()
-    application.bot_data[h.SERVICE] = service
-    application.bot_data[admin.ADMIN] = AdminService(service.library, config, service.journal)
+    application = builder.context_types(CONTEXT_TYPES).build()
+    application.bot_data.service = service
+    application.bot_data.admin = AdminService(service.library, config, service.journal)
     register(application)
     return application
 
 
 def register(application: Application) -> None:
+    """Every handler, in the order PTB tries them: the command table's commands, the admin
+    commands, documents (admin uploads), text, other messages, buttons by pattern, inline."""
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    application.add_handler(CommandHandler(["start", "help"], h.on_help))
-    application.add_handler(CommandHandler("ask", h.on_ask))
-    application.add_handler(CommandHandler("find", h.on_find))
-    application.add_handler(CommandHandler("speeches", h.on_speeches))
-    application.add_handler(CommandHandler("speech", h.on_speech))
+    application.add_handler(CommandHandler([c.name for c in commands.COMMANDS], h.on_command))
     application.add_handler(CommandHandler("reload", admin.on_reload))
     application.add_handler(CommandHandler("remove", admin.on_remove))
     application.add_handler(CommandHandler("stats", admin.on_stats))
     application.add_handler(MessageHandler(private & filters.Document.ALL, admin.on_document))
+    application.add_handler(MessageHandler(private & filters.COMMAND, h.on_command))
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text)
     )
@@ -114,7 +114,9 @@ def register(application: Application) -> None:
             h.on_other_private,
         )
     )
-    application.add_handler(CallbackQueryHandler(h.on_button))
+    application.add_handler(CallbackQueryHandler(h.on_more, pattern=keyboards.MORE_PATTERN))
+    application.add_handler(CallbackQueryHandler(h.on_full, pattern=keyboards.FULL_PATTERN))
+    application.add_handler(CallbackQueryHandler(h.on_stale_button))
     application.add_handler(InlineQueryHandler(h.on_inline))
     application.add_error_handler(h.on_error)
 
@@ -122,11 +124,11 @@ def register(application: Application) -> None:
 async def _publish_commands(application: Application) -> None:
     bot = application.bot
     await bot.set_my_commands(
-        [BotCommand(c, d) for c, d in m.COMMANDS_PRIVATE.items()],
+        [BotCommand(c, d) for c, d in commands.menu(in_groups=False).items()],
         scope=BotCommandScopeAllPrivateChats(),
     )
     await bot.set_my_commands(
-        [BotCommand(c, d) for c, d in m.COMMANDS_GROUP.items()],
+        [BotCommand(c, d) for c, d in commands.menu(in_groups=True).items()],
         scope=BotCommandScopeAllGroupChats(),
     )
 

@@ -1,4 +1,5 @@
-"""Telegram handlers: parse the update, call the service, render, reply. Nothing more."""
+"""Telegram handlers: parse the update, call the command table or the service, render,
+reply. Nothing more."""
 
 from __future__ import annotations
 
@@ -14,49 +15,29 @@ from telegram import (
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
+from bot import commands
 from bot import messages as m
-from bot import telegram_render as tr
-from bot.render import source_line
-from bot.service import BotService, Page
+from bot.commands import Reply, Request
+from bot.render import html
+from bot.render.text import source_line
+from bot.service import Asker
 from bot.telegram import keyboards
+from bot.telegram.context import Context
 from retrieval import RELATED
 
 log = logging.getLogger(__name__)
 
-SERVICE = "service"
 INLINE_RESULTS = 10
 # In a group an answer is compact (the best passage and its buttons) so it never floods.
 GROUP_PASSAGES = 1
-
-
-def service(context: ContextTypes.DEFAULT_TYPE) -> BotService:
-    return context.bot_data[SERVICE]
 
 
 def _in_group(message: Message) -> bool:
     return message.chat.type != ChatType.PRIVATE
 
 
-async def send_page(message: Message, page: Page, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The answer as replies; the buttons go under the last message. The messages are
-    remembered, so that a reply to one is read as a follow-up of this question."""
-    quote = _in_group(message)
-    sent = []
-    for i, text in enumerate(page.messages):
-        last = i == len(page.messages) - 1
-        markup = keyboards.answer_keyboard(page) if last else None
-        sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
-    service(context).remember_sent(message.chat.id, [s.message_id for s in sent], page)
-
-
-async def send_texts(message: Message, texts: list[str]) -> None:
-    for text in texts:
-        await message.reply_html(text, do_quote=_in_group(message))
-
-
-def _replied_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+def _replied_to_bot(message: Message, context: Context) -> int | None:
     """The id of the bot's message this one replies to, if it replies to the bot."""
     replied = message.reply_to_message
     if replied and replied.from_user and replied.from_user.id == context.bot.id:
@@ -64,21 +45,51 @@ def _replied_to_bot(message: Message, context: ContextTypes.DEFAULT_TYPE) -> int
     return None
 
 
-async def answer_question(message: Message, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    k = GROUP_PASSAGES if _in_group(message) else 0
-    user = message.from_user.id if message.from_user else None
-    replied = _replied_to_bot(message, context)
-    page = service(context).ask(text, message.chat.type, user, k, message.chat.id, replied)
-    await send_page(message, page, context)
+def _request(message: Message, context: Context, args: str) -> Request:
+    asker = Asker(
+        chat_type=message.chat.type,
+        user_id=message.from_user.id if message.from_user else None,
+        chat_id=message.chat.id,
+        replied_to=_replied_to_bot(message, context),
+        k=GROUP_PASSAGES if _in_group(message) else 0,
+    )
+    return Request(args, asker, context.bot.username)
 
 
-async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_reply(message: Message, reply: Reply, context: Context) -> None:
+    """The reply's messages (quoting the asker in a group); an answer's buttons go under
+    the last, and its messages are remembered, so that a reply to one follows it up."""
+    quote = _in_group(message)
+    sent = []
+    for i, text in enumerate(reply.messages):
+        last = i == len(reply.messages) - 1
+        markup = keyboards.answer_keyboard(reply.page) if last and reply.page else None
+        sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
+    if reply.page is not None:
+        ids = [s.message_id for s in sent]
+        context.bot_data.service.remember_sent(message.chat.id, ids, reply.page)
+
+
+async def on_command(update: Update, context: Context) -> None:
+    """/name args, as the command table answers it (an unknown name gets a pointer to
+    /help)."""
+    message = update.effective_message
+    if not message or not message.text:
+        return
+    head, _, args = message.text.partition(" ")
+    name = head[1:].split("@")[0]
+    request = _request(message, context, args.strip())
+    await send_reply(message, commands.run(name, context.bot_data.service, request), context)
+
+
+async def on_private_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message and message.text:
-        await answer_question(message, context, message.text)
+        request = _request(message, context, message.text)
+        await send_reply(message, commands.ask(context.bot_data.service, request), context)
 
 
-async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_group_text(update: Update, context: Context) -> None:
     """A mention of the bot, or a reply to one of its answers (a follow-up question)."""
     message = update.effective_message
     if not message or not message.text:
@@ -88,106 +99,60 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if mention.lower() not in message.text.lower() and not to_bot:
         return
     question = re.sub(re.escape(mention), " ", message.text, flags=re.IGNORECASE).strip()
-    if question:
-        await answer_question(message, context, question)
-    else:
-        await message.reply_html(tr.esc(m.ASK_USAGE), do_quote=True)
+    request = _request(message, context, question)
+    await send_reply(message, commands.ask(context.bot_data.service, request), context)
 
 
-async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if not message:
-        return
-    question = " ".join(context.args or []).strip()
-    if not question:
-        await message.reply_html(tr.esc(m.ASK_USAGE), do_quote=_in_group(message))
-        return
-    await answer_question(message, context, question)
-
-
-async def on_find(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if not message:
-        return
-    phrase = " ".join(context.args or []).strip()
-    if not phrase:
-        await message.reply_html(tr.esc(m.FIND_USAGE), do_quote=_in_group(message))
-        return
-    user = message.from_user.id if message.from_user else None
-    k = GROUP_PASSAGES if _in_group(message) else 0
-    await send_page(message, service(context).find(phrase, message.chat.type, user, k), context)
-
-
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_message:
-        text = tr.esc(m.HELP.format(username=context.bot.username))
-        await update.effective_message.reply_html(text)
-
-
-async def on_speeches(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_message:
-        await send_texts(update.effective_message, service(context).speeches())
-
-
-async def on_speech(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    if not message:
-        return
-    svc = service(context)
-    speech_id = " ".join(context.args or []).strip()
-    outline = svc.outline(speech_id) if speech_id else None
-    if outline is not None:
-        await send_texts(message, outline)
-        return
-    if speech_id:
-        text = m.UNKNOWN_SPEECH.format(id=speech_id[:40])
-    else:
-        first = svc.library.speeches()
-        text = m.SPEECH_USAGE.format(example=first[0].id if first else "1a2b3c4d")
-    await message.reply_html(tr.esc(text), do_quote=_in_group(message))
-
-
-async def on_other_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_other_private(update: Update, context: Context) -> None:
     """Stickers, photos, voice…: say politely what the bot understands."""
     if update.effective_message:
-        await update.effective_message.reply_html(tr.esc(m.TEXT_ONLY))
+        await update.effective_message.reply_html(html.esc(m.TEXT_ONLY))
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_more(update: Update, context: Context) -> None:
+    """更多结果: the next page of the logged question, in place of the shown one."""
     query = update.callback_query
-    if not query:
+    message = query.message if query and isinstance(query.message, Message) else None
+    match = keyboards.MORE_PATTERN.match(query.data or "") if query else None
+    if not query or not message or not match:
         return
-    parsed = keyboards.parse(query.data or "")
-    message = query.message if isinstance(query.message, Message) else None
-    if parsed is None or message is None:
+    k = GROUP_PASSAGES if _in_group(message) else 0
+    page = context.bot_data.service.page(int(match[1]), int(match[2]), k)
+    if page is None:
         await query.answer(m.EXPIRED)
+    elif not page.answer.hits:
+        await query.answer(m.NO_MORE)
+    else:
+        await query.answer()
+        await query.edit_message_text(
+            html.page_messages(page)[0],
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboards.answer_keyboard(page),
+        )
+
+
+async def on_full(update: Update, context: Context) -> None:
+    """查看全文: the paragraph in full with the one before and after."""
+    query = update.callback_query
+    message = query.message if query and isinstance(query.message, Message) else None
+    match = keyboards.FULL_PATTERN.match(query.data or "") if query else None
+    if not query or not message or not match:
         return
-    kind, key, number = parsed
-    svc = service(context)
-    if kind == keyboards.MORE:
-        k = GROUP_PASSAGES if _in_group(message) else 0
-        page = svc.page(int(key), number, k) if key.isdigit() else None
-        if page is None:
-            await query.answer(m.EXPIRED)
-        elif not page.answer.hits:
-            await query.answer(m.NO_MORE)
-        else:
-            await query.answer()
-            await query.edit_message_text(
-                page.messages[0],
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboards.answer_keyboard(page),
-            )
-        return
-    texts = svc.full_text(key, number)
-    if texts is None:
+    text = context.bot_data.service.full_text(match[1], int(match[2]))
+    if text is None:
         await query.answer(m.EXPIRED)
         return
     await query.answer()
-    await send_texts(message, texts)
+    await send_reply(message, Reply(html.full_text_messages(text)), context)
 
 
-async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_stale_button(update: Update, context: Context) -> None:
+    """A button of an older version, or data no handler's pattern accepts."""
+    if update.callback_query:
+        await update.callback_query.answer(m.EXPIRED)
+
+
+async def on_inline(update: Update, context: Context) -> None:
     """Up to ten passages as articles, each ready to drop into any chat as a quotation."""
     inline = update.inline_query
     if not inline:
@@ -196,7 +161,8 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await inline.answer([], cache_time=5, button=_inline_button(m.INLINE_HINT))
         return
-    page = service(context).ask(text, "inline", inline.from_user.id, INLINE_RESULTS)
+    asker = Asker(chat_type="inline", user_id=inline.from_user.id, k=INLINE_RESULTS)
+    page = context.bot_data.service.ask(text, asker)
     related = m.RELATED_MARK if page.answer.confidence == RELATED else ""
     results = [
         InlineQueryResultArticle(
@@ -204,7 +170,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             title=source_line(hit)[:120],
             description=(related + hit.snippet)[:120],
             input_message_content=InputTextMessageContent(
-                tr.hit_block(hit, numbered=False), parse_mode=ParseMode.HTML
+                html.hit_block(hit, numbered=False), parse_mode=ParseMode.HTML
             ),
         )
         for hit in page.answer.hits
@@ -217,11 +183,11 @@ def _inline_button(text: str) -> InlineQueryResultsButton:
     return InlineQueryResultsButton(text=text, start_parameter="help")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log the failure with the update; tell the user briefly; never let it stop the bot."""
     log.error("handling update %r failed", update, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_html(tr.esc(m.ERROR))
+            await update.effective_message.reply_html(html.esc(m.ERROR))
         except TelegramError:
             log.warning("could not tell the user about the failure")

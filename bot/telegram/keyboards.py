@@ -1,10 +1,13 @@
 """Inline buttons and their callback data, which lives in SQLite, not in memory.
 
 `m:<log id>:<offset>` pages a logged question; `f:<speech id>:<n>` opens a paragraph in
-full. Both survive a restart and fit Telegram's 64 bytes.
+full. Both survive a restart and fit Telegram's 64 bytes. Each kind is routed to its
+handler by the pattern below (app.register).
 """
 
 from __future__ import annotations
+
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -13,6 +16,8 @@ from bot.service import Page
 
 MORE = "m"
 FULL = "f"
+MORE_PATTERN = re.compile(rf"^{MORE}:(\d{{1,12}}):(\d{{1,6}})$")
+FULL_PATTERN = re.compile(rf"^{FULL}:([0-9a-f]{{1,32}}):(\d{{1,6}})$")
 
 
 def answer_keyboard(page: Page) -> InlineKeyboardMarkup | None:
@@ -33,11 +38,3 @@ def answer_keyboard(page: Page) -> InlineKeyboardMarkup | None:
         data = f"{MORE}:{page.log_id}:{next_offset}"
         rows.append([InlineKeyboardButton(m.MORE_RESULTS, callback_data=data)])
     return InlineKeyboardMarkup(rows)
-
-
-def parse(data: str) -> tuple[str, str, int] | None:
-    """(kind, key, number) or None for anything malformed or from an older version."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] not in (MORE, FULL) or not parts[2].isdigit():
-        return None
-    return parts[0], parts[1], int(parts[2])

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.index.columns import DiskArray
+
 
 def run_starts(ordered: np.ndarray) -> np.ndarray:
     """Where each run of equal values begins in a sorted array."""
@@ -29,11 +31,11 @@ def unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
-def read_only(values: np.ndarray, dtype: type) -> np.ndarray:
+def read_only(values: np.ndarray | DiskArray, dtype: type) -> np.ndarray:
     """A read-only, contiguous view of the given type (a copy only if the type differs).
     Compiled loops (numba) are compiled once per argument type, and arrays mapped from
     disk are read-only: giving every caller's arrays this one type compiles them once."""
-    view = np.ascontiguousarray(values, dtype=dtype).view()
+    view: np.ndarray = np.ascontiguousarray(values, dtype=dtype).view()
     view.flags.writeable = False
     return view
 

@@ -70,6 +70,7 @@ class BM25:
         self.dead = None if self.counts is None or self.counts.all() else self.counts == 0
         self.terms = self.segments[-1].terms if self.segments else []
         self.vocab = self.segments[-1].vocab if self.segments else {}
+        doc_len: np.ndarray | list[int]
         doc_len = np.concatenate([s.doc_len for s in self.segments]) if self.segments else []
         doc_len = np.asarray(doc_len, dtype=np.float64)
         # Lengths and counts are whole numbers: their sums are exact in any order.
@@ -192,7 +193,7 @@ class BM25:
         """Where the segments keep the query words (rows as blocks.WORD…ROW give them), and
         each word's IDF by its place among the words the index knows."""
         parts: list[tuple[int, int, int, int, int]] = []
-        idf = []
+        idf: list[float] = []
         for term in query:
             term_id = self.vocab.get(term)
             if term_id is not None:
@@ -223,6 +224,7 @@ class BM25:
             # Looking each one up would cost more than scoring them all.
             return self.get_scores(query)[docs]
         scores = np.zeros(len(docs))
+        parts: list[tuple[Postings, slice | np.ndarray, np.ndarray]]
         if len(self.segments) == 1:
             parts = [(self.segments[0], slice(None), docs)]
         else:

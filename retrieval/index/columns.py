@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -65,7 +66,9 @@ class TextColumn:
     @cached_property
     def _view(self) -> memoryview:
         assert isinstance(self.data, np.ndarray)
-        return memoryview(self.data)
+        # `data` is the array's memoryview: numpy's stubs give ndarray the buffer protocol
+        # only from Python 3.12, so mypy rejects memoryview(self.data) on 3.11.
+        return self.data.data
 
     def raw(self, i: int) -> bytes:
         bounds = self._bounds
@@ -81,7 +84,8 @@ class TextColumn:
 
     @classmethod
     def from_arrays(cls, name: str, arrays: dict[str, np.ndarray | DiskArray]) -> TextColumn:
-        return cls(arrays[f"{name}_data"], arrays[f"{name}_offsets"])
+        # Offsets are never read by slices (persist.READ_BY_SLICES): always an ndarray.
+        return cls(arrays[f"{name}_data"], cast(np.ndarray, arrays[f"{name}_offsets"]))
 
 
 class TextColumnBuilder:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import Any, TypeVar, cast
 
+# Declared first: the name is bound to the module, or to None without the [scale] extra.
+numba: ModuleType | None
 try:
     import numba
 except ImportError:  # pragma: no cover - the [scale] extra is not installed
@@ -31,7 +34,8 @@ def jit(function: F) -> F:
     otherwise (callers check `enabled()` and take their numpy path instead)."""
     if numba is None:
         return function
-    return numba.njit(cache=True, nogil=True)(function)  # type: ignore[no-any-return]
+    # The dispatcher numba returns is called with the function's arguments, as the function.
+    return cast(F, numba.njit(cache=True, nogil=True)(function))
 
 
 @contextmanager

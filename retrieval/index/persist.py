@@ -16,7 +16,9 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -53,7 +55,7 @@ def save(snapshot: Snapshot, folder: Path) -> None:
         previous = snapshot.segments[i - 1] if i else None
         _write(
             folder.parent / SEGMENT_PREFIX / segment.key,
-            lambda d, s=segment, p=previous: _save_segment(s, p, d),
+            partial(_save_segment, segment, previous),
         )
 
     def write_snapshot(scratch: Path) -> None:
@@ -130,8 +132,14 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     arrays = {p.stem: _load_array(p) for p in folder.glob("*.npy")}
 
+    # Only READ_BY_SLICES come back as DiskArray; the prefixed arrays and context_starts
+    # are never among them.
     def prefixed(prefix: str) -> dict[str, np.ndarray]:
-        return {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        return {
+            k.removeprefix(prefix): cast(np.ndarray, v)
+            for k, v in arrays.items()
+            if k.startswith(prefix)
+        }
 
     def terms(field: str) -> list[str]:
         before = getattr(previous, field).terms[: meta["known_terms"][field]] if previous else []
@@ -145,7 +153,7 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
         texts=TextColumn.from_arrays("text", arrays),
         text=Postings.from_arrays(terms("text"), prefixed("bm25_text_")),
         context=Postings.from_arrays(terms("context"), prefixed("bm25_context_")),
-        context_starts=arrays["context_starts"],
+        context_starts=cast(np.ndarray, arrays["context_starts"]),
         phrases=PhraseIndex.from_arrays(arrays),
     )
 

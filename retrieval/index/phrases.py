@@ -8,6 +8,8 @@ then checked for the phrase itself, so the answer is exact, never a bigram coinc
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from retrieval.index import compiled
@@ -66,10 +68,11 @@ class PhraseIndex:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray | DiskArray]) -> PhraseIndex:
+        # Of these only the documents may be read by slices (persist.READ_BY_SLICES).
         return cls(
             TextColumn.from_arrays("flat", arrays),
-            arrays["grams"],
-            arrays["gram_indptr"],
+            cast(np.ndarray, arrays["grams"]),
+            cast(np.ndarray, arrays["gram_indptr"]),
             arrays["gram_docs"],
         )
 

@@ -124,6 +124,7 @@ def top(
         groups = None
         if grouped:
             g = grouped[0]
+            assert g.starts is not None  # `grouped` holds the fields with starts
             scores, held = blocks.sums(g.index.segs, *g.index.parts(query), g.index.scoring)
             groups = (g.owner, g.starts, g.weight * scores, held)
         docs = pruning.best_matches(

@@ -75,6 +75,7 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         if len(normalize(q)) >= 2
     )
     text = expand_abbreviations(typed)
+    fixes: tuple[Correction, ...]
     core, reference, fixes, outline, expects = text, Reference(), (), False, None
     if lexicon is not None:
         reference = lexicon.catalog.find(text)

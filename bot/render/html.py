@@ -1,7 +1,7 @@
 """Answers as Telegram HTML: escaped, highlighted, and split to fit 4096 characters.
 
-Pure functions of retrieval values, so they are tested without Telegram, and the terminal
-`chat` shows exactly these messages through `to_plain`.
+Pure functions of the service's and retrieval's values, so they are tested without
+Telegram, and the terminal `chat` shows exactly these messages through `to_plain`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import html
 import re
 
 from bot import messages as m
-from bot.render import header, notes, nothing_found, source_line
+from bot.render.text import header, notes, nothing_found, source_line
+from bot.service import NO_EARLIER_QUESTION, Page, SpeechText
 from retrieval import Answer, Hit, ParagraphRow, SpeechRow
 
 LIMIT = 4096
@@ -48,6 +49,28 @@ def answer_blocks(answer: Answer) -> list[str]:
     if not answer.hits:
         return [esc(m.NO_MORE)]
     return [*lead, esc(header(answer)), *(hit_block(h) for h in answer.hits)]
+
+
+def page_messages(page: Page) -> list[str]:
+    """An answer's messages; an outline asked for comes first."""
+    if page.notice == NO_EARLIER_QUESTION:
+        return [esc(m.NO_EARLIER_QUESTION)]
+    blocks = answer_blocks(page.answer)
+    if page.outline is not None:
+        blocks = outline_blocks(page.outline.speech, page.outline.paragraphs) + blocks
+    return pack(blocks)
+
+
+def full_text_messages(text: SpeechText) -> list[str]:
+    return pack(full_text_blocks(text.speech, text.paragraphs, text.focus))
+
+
+def speeches_messages(speeches: list[SpeechRow]) -> list[str]:
+    return pack(speeches_blocks(speeches))
+
+
+def outline_messages(text: SpeechText) -> list[str]:
+    return pack(outline_blocks(text.speech, text.paragraphs))
 
 
 def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) -> list[str]:
