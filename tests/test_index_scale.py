@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bot.config import BUNDLED_CORPUS
-from retrieval.index import bm25, persist, topk
 from retrieval.index import build as index
+from retrieval.index import persist, topk
 from retrieval.index.bm25 import BM25, BM25Params
 from retrieval.index.build import build_snapshot, token_source
 from retrieval.index.columns import DiskArray
@@ -20,7 +20,7 @@ from retrieval.index.snapshot import Snapshot
 from retrieval.index.topk import Field, matched_docs, top
 from retrieval.ingest import sync as corpus
 from retrieval.library import Library
-from retrieval.query import search
+from retrieval.query.ranking import Ranking
 from retrieval.query.search import SearchEngine
 from retrieval.store import Store
 
@@ -69,16 +69,14 @@ def _assert_same(a: Snapshot, b: Snapshot) -> None:
         assert _rowids(a, a.containing(needle)) == _rowids(b, b.containing(needle))
 
 
-@pytest.mark.parametrize("kept_maxima_df", [bm25.KEPT_MAXIMA_DF, 0.0, np.inf])
-def test_an_updated_snapshot_equals_a_fresh_build(
-    tmp_path: Path, kept_maxima_df: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("kept_maxima_df", [BM25Params().kept_maxima_df, 0.0, np.inf])
+def test_an_updated_snapshot_equals_a_fresh_build(tmp_path: Path, kept_maxima_df: float) -> None:
     # Block bounds from kept maxima for every word (0), for none (inf), across segments
     # and dead documents.
-    monkeypatch.setattr(bm25, "KEPT_MAXIMA_DF", kept_maxima_df)
     docs = tmp_path / "corpus"
     _write_speeches(docs, 16, seed=1)
-    library = Library(docs, Store(tmp_path / "s.db"))
+    params = BM25Params(kept_maxima_df=kept_maxima_df)
+    library = Library(docs, Store(tmp_path / "s.db"), params=params)
     library.reload()
     (docs / "s001.txt").unlink()
     _write_speeches(tmp_path / "other", 20, seed=2)
@@ -184,7 +182,7 @@ def _ranked_by_sorting(
     return docs[np.argsort(-scores[docs], kind="stable")][:m]
 
 
-@pytest.mark.parametrize("kept_maxima_df", [bm25.KEPT_MAXIMA_DF, 0.0, np.inf])
+@pytest.mark.parametrize("kept_maxima_df", [BM25Params().kept_maxima_df, 0.0, np.inf])
 @pytest.mark.parametrize("variant", ["okapi", "plus", "l"])
 def test_pruned_top_k_equals_sorting_every_score(
     variant: str, kept_maxima_df: float, monkeypatch: pytest.MonkeyPatch
@@ -201,7 +199,6 @@ def test_pruned_top_k_equals_sorting_every_score(
             return _original(*args)
 
         monkeypatch.setattr(owner, attr, counted)
-    monkeypatch.setattr(bm25, "KEPT_MAXIMA_DF", kept_maxima_df)
     rng = random.Random(11)
     words = [f"w{i}" for i in range(3000)]
     common = ["工会", "职工", "发展", "工作"]
@@ -215,7 +212,7 @@ def test_pruned_top_k_equals_sorting_every_score(
         sizes.append(min(rng.randint(1, 60), len(docs) - sum(sizes)))
     starts = np.cumsum([0, *sizes])
     contexts = [[*rng.sample(common, k=2), f"t{i % 40}"] for i in range(len(sizes))]
-    params = BM25Params(variant=variant)
+    params = BM25Params(variant=variant, kept_maxima_df=kept_maxima_df)
     text = Field(BM25.from_tokens(docs, params))
     grouped = BM25([Postings.from_tokens(contexts)], params, np.array(sizes))
     fields = [text, Field(grouped, 0.7, starts)]
@@ -249,7 +246,7 @@ def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
 
 
 def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
-    engine: SearchEngine, monkeypatch: pytest.MonkeyPatch
+    engine: SearchEngine,
 ) -> None:
     keywords = ["工会", "职工之家", "劳模精神", "四季送", "代表大会", "工会工作", "娘家人", "职工"]
     # Keywords whose query words are split otherwise in the text (各位代 → 代): few or no
@@ -258,9 +255,9 @@ def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
     # Quoted phrases and pasted fragments: the best of the paragraphs holding them.
     keywords += ["“工会”", "“各位代”", "“职工群众”", "全心全意依靠工人阶级"]
     checked_all = {k: engine.search(k, k=8) for k in keywords}
-    monkeypatch.setattr(search, "CHECK_ALL", 0)
+    best_first = SearchEngine(engine.snapshot, engine.tokenizer, Ranking(check_all=0))
     for keyword in keywords:
-        got, want = engine.search(keyword, k=8), checked_all[keyword]
+        got, want = best_first.search(keyword, k=8), checked_all[keyword]
         assert got.hits == want.hits and got.phrase_count == want.phrase_count, keyword
         if want.phrase_count:
             assert len(got.hits) == min(8, want.phrase_count), keyword

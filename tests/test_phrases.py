@@ -13,10 +13,9 @@ from retrieval.text import normalize
 
 @pytest.mark.parametrize("narrowing_ratio", [phrases.NARROWING_RATIO, 0, np.inf])
 def test_containing_is_exactly_a_substring_search(
-    engine: SearchEngine, narrowing_ratio: float, monkeypatch: pytest.MonkeyPatch
+    engine: SearchEngine, narrowing_ratio: float
 ) -> None:
     # 0: candidates from the rarest bigram alone; inf: from every bigram.
-    monkeypatch.setattr(phrases, "NARROWING_RATIO", narrowing_ratio)
     snap = engine.snapshot
     live = snap.live().tolist()
     flats = {doc: normalize(snap.row(doc).text) for doc in live}
@@ -33,4 +32,5 @@ def test_containing_is_exactly_a_substring_search(
     needles += [flats[live[0]][:9], flats[live[-1]][-9:], "工会工会工会", "职工职工"]
     for needle in needles:
         want = [doc for doc in live if needle in flats[doc]]
-        np.testing.assert_array_equal(snap.containing(needle), want, err_msg=needle)
+        found = snap.containing(needle, narrowing_ratio)
+        np.testing.assert_array_equal(found, want, err_msg=needle)

@@ -27,10 +27,6 @@ from retrieval.index.blocks import Scoring, Segments
 from retrieval.index.postings import Postings
 
 VARIANTS = ("okapi", "plus", "l")
-# A term holding fewer documents than this many times the blocks has no block maxima kept
-# (blocks.py): going through its few postings costs a query less than adding up a byte a
-# block, and the index keeps no byte a block for the many rare words.
-KEPT_MAXIMA_DF = 0.25
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,10 @@ class BM25Params:
     b: float = 0.3
     epsilon: float = 0.25
     delta: float = 0.5
+    # Routing, not scoring: a term holding fewer documents than this many times the blocks
+    # has no block maxima kept (blocks.py): going through its few postings costs a query
+    # less than adding up a byte a block, and no byte a block is kept for rare words.
+    kept_maxima_df: float = 0.25
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -169,10 +169,11 @@ class BM25:
 
     def maxima(self, term: str) -> tuple[np.ndarray, float] | None:
         """The most the term gives a document of each block (see blocks.maxima), worked out
-        once per snapshot; None for a rarer term (KEPT_MAXIMA_DF), whose postings give it
+        once per snapshot; None for a rarer term (BM25Params.kept_maxima_df), whose postings give it
         at query time."""
         term_id = self.vocab.get(term)
-        if term_id is None or self.df[term_id] < KEPT_MAXIMA_DF * blocks.count(self.n_docs):
+        least = self.params.kept_maxima_df * blocks.count(self.n_docs)
+        if term_id is None or self.df[term_id] < least:
             return None
         known = self._maxima.get(term_id)
         if known is None:

@@ -15,7 +15,6 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import cast
@@ -45,7 +44,9 @@ def fingerprint(store_fingerprint: str, tokenizer_version: str, params: BM25Para
 
 
 def _params_key(params: BM25Params) -> str:
-    return "_".join(f"{v}" for v in asdict(params).values())
+    """The scoring parameters (routing ones change nothing that is saved)."""
+    p = params
+    return "_".join(f"{v}" for v in (p.variant, p.k1, p.b, p.epsilon, p.delta))
 
 
 def save(snapshot: Snapshot, folder: Path) -> None:

@@ -95,7 +95,7 @@ class PhraseIndex:
         codes = _bigram_codes(bigram)
         return self._size(int(codes[0])) if len(codes) == 1 else 0
 
-    def candidates(self, needle: str) -> np.ndarray:
+    def candidates(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the documents holding every bigram of the needle: all those that
         contain it, and (for needles longer than two characters) perhaps a few more."""
         if not needle:
@@ -106,7 +106,7 @@ class PhraseIndex:
         rarest_first = sorted((self._size(code), code) for code in _bigram_codes(needle).tolist())
         found = self._postings(rarest_first[0][1])
         for size, code in rarest_first[1:]:
-            if size > NARROWING_RATIO * len(found):
+            if size > narrowing_ratio * len(found):
                 # Reading a long list to narrow a short one costs more than checking the
                 # few extra candidates for the needle itself (`holds`).
                 break

@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.index.bm25 import BM25, BM25Params
 from retrieval.index.columns import TextColumn
-from retrieval.index.phrases import PhraseIndex
+from retrieval.index.phrases import NARROWING_RATIO, PhraseIndex
 from retrieval.index.postings import Postings
 from retrieval.index.topk import Field
 from retrieval.model import ParagraphRow, SpeechRow
@@ -136,11 +136,11 @@ class Snapshot:
         speech = self.speeches[seg.speech_ids[int(seg.columns["speech"][at])]]
         return context_of(seg.headings[int(seg.columns["heading"][at])], speech)
 
-    def candidates(self, needle: str) -> np.ndarray:
+    def candidates(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the live documents holding every bigram of the needle (see
         PhraseIndex.candidates); `holds` tells which really contain it."""
         found = [
-            s.phrases.candidates(needle) + int(o)
+            s.phrases.candidates(needle, narrowing_ratio) + int(o)
             for s, o in zip(self.segments, self.starts[:-1], strict=True)
         ]
         docs = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
@@ -159,9 +159,10 @@ class Snapshot:
             out[mine] = seg.phrases.holds(needle, docs[mine] - int(self.starts[i]))
         return out
 
-    def containing(self, needle: str) -> np.ndarray:
-        """Sorted ids of the live documents whose comparison form contains the needle."""
-        docs = self.candidates(needle)
+    def containing(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
+        """Sorted ids of the live documents whose comparison form contains the needle
+        (`narrowing_ratio`: see PhraseIndex.candidates)."""
+        docs = self.candidates(needle, narrowing_ratio)
         return docs[self.holds(needle, docs)]
 
     @property

@@ -10,29 +10,32 @@ not drift as the corpus grows.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from retrieval.text import normalize
 
-# A one-character word (成, 人, 新) says little on its own, so it counts half.
-SINGLE_CHAR_WEIGHT = 0.5
-# A place the corpus never names (another city's congress) decides that the question is
-# about something else, whatever else matches.
-UNKNOWN_PLACE_WEIGHT = 3.0
 
+@dataclass(frozen=True)
+class Weighting:
+    """How much each word of a question counts; each share chosen by measurement
+    (docs/retrieval.md)."""
 
-def word_weight(word: str, doc_freq: int, n_docs: int, place: bool = False) -> float:
-    """Rare words weigh most.
+    # A one-character word (成, 人, 新) says little on its own.
+    single_char: float = 0.5
+    # A place the corpus never names (another city's congress) decides that the question
+    # is about something else, whatever else matches.
+    unknown_place: float = 3.0
 
-    A word the corpus never uses weighs as much as the rarest word it does use: questions
-    are phrased in other words than the text (大型活动 for the activities a speech lists),
-    so a missing word alone must not sink an answer — unless it is a place.
-    """
-    weight = math.log((n_docs + 1) / (max(doc_freq, 1) + 0.5))
-    if len(word) == 1:
-        return weight * SINGLE_CHAR_WEIGHT
-    if place and doc_freq == 0:
-        return weight * UNKNOWN_PLACE_WEIGHT
-    return weight
+    def weight(self, word: str, doc_freq: int, n_docs: int, place: bool = False) -> float:
+        """Rare words weigh most; a word the corpus never uses as much as the rarest it
+        does use (the caller may count it less, ranking.Ranking.unknown_word_share),
+        unless it is a place."""
+        weight = math.log((n_docs + 1) / (max(doc_freq, 1) + 0.5))
+        if len(word) == 1:
+            return weight * self.single_char
+        if place and doc_freq == 0:
+            return weight * self.unknown_place
+        return weight
 
 
 def passage_coverage(

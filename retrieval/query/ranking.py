@@ -12,7 +12,7 @@ from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
 from retrieval.model import NONE
 from retrieval.query.analysis import Query
-from retrieval.query.coverage import passage_coverage, word_weight
+from retrieval.query.coverage import Weighting, passage_coverage
 from retrieval.query.cues import holds
 from retrieval.query.lexicon import Lexicon
 from retrieval.query.tiers import Evidence, TierRule
@@ -33,6 +33,10 @@ class Ranking:
     # Share of the re-ranking given to the question's character bigrams found in the
     # passage (weighted by rarity): they meet words that segment differently.
     bigram_share: float = 0.5
+    weighting: Weighting = field(default_factory=Weighting)
+    # Up to this many paragraphs holding a keyword's bigrams are all checked for the
+    # keyword; beyond it, the best of them first (search.SearchEngine._best_holding).
+    check_all: int = 5_000
     tiers: TierRule = field(default_factory=TierRule)
 
 
@@ -80,7 +84,7 @@ class Judge:
             if not key or key in named:
                 continue
             df = self.lexicon.doc_freq(word)
-            weight = word_weight(key, df, n, place=word in query.places)
+            weight = self.ranking.weighting.weight(key, df, n, place=word in query.places)
             full += weight
             if df or word in query.related or self.snapshot.containing(key).size:
                 known += weight
@@ -170,7 +174,8 @@ class Judge:
         named = self.naming(query)
         flat = "".join(normalize(w) for w in query.words if normalize(w) not in named)
         pairs = {flat[i : i + 2] for i in range(len(flat) - 1)}
-        return {b: word_weight(b, self.snapshot.bigram_freq(b), n) for b in pairs if len(b) == 2}
+        weigh = self.ranking.weighting.weight
+        return {b: weigh(b, self.snapshot.bigram_freq(b), n) for b in pairs if len(b) == 2}
 
     def unknown_congress(self, query: Query) -> bool:
         """A congress the corpus does not hold; but 第五次代表大会以来 in the sixth's speech

@@ -13,14 +13,10 @@ from retrieval.index.tokenize import Tokenizer
 from retrieval.index.topk import best, combined_scores, top
 from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
 from retrieval.query.analysis import Query, analyse
-from retrieval.query.coverage import word_weight
 from retrieval.query.lexicon import Lexicon
 from retrieval.query.ranking import Judge, Ranked, Ranking
 from retrieval.query.snippet import find_spans, make_snippet
 from retrieval.text import WORD_CHAR, normalize
-
-# Up to this many paragraphs holding a keyword's bigrams are all checked for the keyword.
-CHECK_ALL = 5_000
 
 
 class SearchEngine:
@@ -152,7 +148,7 @@ class SearchEngine:
         """
         snap = self.snapshot
         superset = snap.candidates(needle)
-        if len(superset) <= CHECK_ALL:
+        if len(superset) <= self.ranking.check_all:
             return self._best_of(superset[snap.holds(needle, superset)], terms, depth)
         m = depth
         while True:
@@ -173,7 +169,7 @@ class SearchEngine:
         self, docs: np.ndarray, terms: list[str], depth: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `depth` best of the (sorted) documents, and their scores."""
-        if len(docs) > CHECK_ALL:
+        if len(docs) > self.ranking.check_all:
             found, _ = top(self.fields, terms, depth, within=docs)
             # A document holding no query word scores what all such do (nothing, or BM25+'s
             # floor), and ties go to the lower id: only the first few of them could get in.
@@ -192,7 +188,7 @@ class SearchEngine:
         # from what was asked about it.
         named = self.judge.naming(query)
         weights = {
-            t: word_weight(t, snap.text.doc_freq(t), n)
+            t: self.ranking.weighting.weight(t, snap.text.doc_freq(t), n)
             for t in query.terms
             if not any(t in name for name in named)
         }
