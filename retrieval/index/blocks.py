@@ -12,6 +12,8 @@ common word's postings hold.
 The loop hands back the m best and any document within a rounding error of the m-th;
 bm25.top then scores those exactly (combined_scores), so the answer is the one sorting
 every score gives, ties going to the lower document id.
+
+Exactness-critical: a bound below a true score loses a result (tests/test_topk.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ are plain numpy, saved and memory-mapped back) plus a mask of deleted documents.
 adds a segment for the new files and marks the replaced documents deleted, so it costs the
 size of the change, not of the corpus; IDF and length normalisation are computed over the
 live documents, so the scores are exactly those of a fresh build.
+
+Exactness-critical: scores must equal rank-bm25's (tests/test_bm25_equivalence.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """Building a snapshot: tokens from the store (or its cache), postings and columns a chunk
-of paragraphs at a time, one segment for a full build, one more for a reload's files."""
+of paragraphs at a time, one segment for a full build, one more for a reload's files.
+
+Exactness-critical: an updated snapshot must equal a fresh build (tests/test_index_update.py).
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ each segment has a folder of its own under `segments/`, so a reload writes only 
 segment. Folders are written under a temporary name and renamed when complete, so a crash
 never leaves half an index that looks whole. Unused folders are removed after a swap; a
 process still serving from one keeps its mapping (POSIX).
+
+Exactness-critical: a loaded snapshot must answer as the saved one did.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Texts here are in the comparison form of `query.normalize` (letters, digits and 
 so every character is below U+10000 and a bigram fits in 32 bits. A paragraph holding a
 phrase holds all of the phrase's bigrams; the paragraphs holding all of them are
 then checked for the phrase itself, so the answer is exact, never a bigram coincidence.
+
+Exactness-critical: phrase counts must equal a substring scan (tests/test_phrases.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Inverted-index segments: under each term, the sorted ids of the documents holding it and
 its frequency in each. A segment is built once and never changed; its arrays are plain
-numpy, saved and memory-mapped back (persist.py)."""
+numpy, saved and memory-mapped back (persist.py).
+
+Exactness-critical: every score is read from these (tests/test_bm25_equivalence.py).
+"""
 
 from __future__ import annotations
 

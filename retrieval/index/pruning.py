@@ -1,6 +1,9 @@
 """Top-k by block bounds: the compiled loop that scores blocks of documents in order of
 their bound and stops when no bound left can reach the m-th best (see blocks.py for the
-bounds), and the call that hands it a query."""
+bounds), and the call that hands it a query.
+
+Exactness-critical: the answer must equal sorting every score (tests/test_topk.py).
+"""
 
 from __future__ import annotations
 

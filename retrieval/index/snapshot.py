@@ -3,6 +3,8 @@
 Paragraphs are read from the store in chunks and become numpy arrays and text columns, so a
 million of them fit in memory and the whole snapshot can be saved (persist.py) and mapped
 back at start-up without re-reading or re-tokenising anything.
+
+Exactness-critical: document ids, dead masks and segment offsets feed every score.
 """
 
 from __future__ import annotations

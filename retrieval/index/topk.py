@@ -1,6 +1,9 @@
 """The best documents of a query over one or more fields (the paragraph, its context),
 exactly as sorting every score gives: pruned block by block where the compiled loops
-serve, every match scored otherwise."""
+serve, every match scored otherwise.
+
+Exactness-critical: the answer must equal sorting every score (tests/test_topk.py).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Cleaning: a speech as read from a file → clean Simplified paragraphs with their context.
 
 Each rule is a small function tested with real lines of the bundled source (tests/test_clean.py).
+
+Cleaning rules: safe to change; tests/test_clean.py pins what comes out.
 """
 
 from __future__ import annotations

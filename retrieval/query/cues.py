@@ -2,6 +2,8 @@
 
 Kept apart from the ranking: these say what a message is (a request for more results, for
 a speech's outline, a question not in Chinese) and what of it is filler, not what it is about.
+
+Safe to change: the cues themselves are data (data/query_cues.toml).
 """
 
 from __future__ import annotations

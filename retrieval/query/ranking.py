@@ -1,5 +1,8 @@
 """Re-ranking the best BM25 candidates by how much of the question each covers, and the
-evidence an answer's tier is decided on (tiers.py). The knobs are `Ranking`'s fields."""
+evidence an answer's tier is decided on (tiers.py). The knobs are `Ranking`'s fields.
+
+Ranking policy: safe to change; measure with bench/quality.py and bench/calibrate.py.
+"""
 
 from __future__ import annotations
 

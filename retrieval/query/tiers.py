@@ -1,6 +1,9 @@
 """How sure an answer is: `answer`, `related` or `none` (retrieval.model), from the evidence
-a search leaves. Thresholds were calibrated on half of our own query set and checked on the
-other half (docs/retrieval.md)."""
+a search leaves. The thresholds were calibrated on tests/data/staff-tune.jsonl and
+staff-validation.jsonl and checked on staff-holdout.jsonl (docs/retrieval.md).
+
+Ranking policy: safe to change; calibrate with bench/calibrate.py.
+"""
 
 from __future__ import annotations
 
