@@ -4,8 +4,9 @@
         --check tests/data/staff-holdout.jsonl --check tests/data/dev-queries.jsonl
 
 The evidence of every query is gathered once; each pair of coverage thresholds on the grid
-is then scored against the targets (answerable told "none" ≤ 3 %, unanswerable answered
-confidently ≤ 10 %, unanswerable told "none" ≥ 60 %, answerable confident ≥ 70 %). The pair
+is then scored against the targets (answerable told "none" ≤ 3 % — 2 % here, for a margin —,
+unanswerable answered confidently ≤ 10 %, unanswerable told "none" ≥ 60 %, answerable
+confident ≥ 70 %). The pair
 chosen meets the targets with the most room and is checked by 5-fold cross-validation on
 the tuning set, then on the held-out set, which is not looked at while choosing.
 """
@@ -67,8 +68,11 @@ def measure(cases: list[Case], rule: TierRule) -> dict[str, float]:
 def room(m: dict[str, float]) -> tuple[float, float]:
     """How far inside the targets a result is (negative: a target missed). The two worst
     failures come first: "nothing found" for an answerable question, then a confident
-    answer to an unanswerable one; the other two targets only decide among the rest."""
-    worst = min(0.03 - m["answerable_none"], 0.10 - m["noanswer_answer"])
+    answer to an unanswerable one; the other two targets only decide among the rest.
+    "Nothing found" for an answerable question is held to 2 % here, not the target's 3 %:
+    it rose by a point or more from one set of ours to the next (new writers, new ways of
+    asking)."""
+    worst = min(0.02 - m["answerable_none"], 0.10 - m["noanswer_answer"])
     rest = min(m["noanswer_none"] - 0.60, m["answerable_answer"] - 0.70)
     return min(worst, 0.0), rest
 

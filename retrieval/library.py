@@ -36,19 +36,22 @@ WARM_THREAD = "warm-index"
 COMPILE_IN_ADVANCE = 20_000
 
 
-def _warm(snapshot: Snapshot) -> None:
-    """Work out the block maxima of the text's common terms (bm25.BM25.maxima), and for a
-    big corpus compile the search's loops (or load them from numba's cache). A small
-    corpus seldom needs them; a short command would exit before a compile done here
-    finished, and one done when needed is then cached.
+def _warm(engine: SearchEngine) -> None:
+    """Work out the block maxima of the text's common terms (bm25.BM25.maxima) and the
+    sounds of the corpus's words (typos, query/spelling.py), and for a big corpus compile
+    the search's loops (or load them from numba's cache). A small corpus seldom needs them;
+    a short command would exit before a compile done here finished, and one done when
+    needed is then cached.
 
     Then what is alive — the snapshot, the tokenizer's dictionary — stays alive until the
     next reload: it is moved out of the garbage collector's way, so that a full collection
     during a question walks only what questions made (on a big corpus, 20–50 ms less)."""
+    snapshot = engine.snapshot
     if len(snapshot) >= COMPILE_IN_ADVANCE:
         pruning.warm()
         phrases.warm()
     snapshot.text.warm()
+    engine.lexicon.pinyin  # noqa: B018 - built now, not by the first question with a typo
     gc.freeze()
 
 
@@ -217,7 +220,8 @@ class Library:
         root, snapshot = self.index_dir, self._engine.snapshot if self._engine else None
         if snapshot is None:
             return
-        threading.Thread(target=_warm, args=(snapshot,), name=WARM_THREAD, daemon=True).start()
+        engine = self._engine
+        threading.Thread(target=_warm, args=(engine,), name=WARM_THREAD, daemon=True).start()
         if root is None:
             return
 

@@ -1,19 +1,28 @@
-"""Shared fixtures: the bundled corpus indexed once per test session into a temporary store."""
+"""Shared fixtures: the bundled corpus indexed once per test session into a temporary store,
+and the real PTB Application run against the loopback Bot API server."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from bot.config import BUNDLED_CORPUS
+from bot.config import BUNDLED_CORPUS, Config
+from bot.service import BotService
+from bot.telegram.app import build_application
 from retrieval.index import phrases, pruning
 from retrieval.index.build import token_source
 from retrieval.library import Library
 from retrieval.query.search import SearchEngine
+from tests.fakegram.server import TOKEN, BotAPIServer
 
-DATA = Path(__file__).parent / "data"
+# Before any test module imports it: a failed check there reports its values, as in a test.
+pytest.register_assert_rewrite("tests.helpers")
+
+RunningBot = Callable[[Library, Config], AbstractAsyncContextManager[BotAPIServer]]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,7 +35,7 @@ def compiled() -> None:
 
 @pytest.fixture(scope="session")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    """The bundled corpus, read-only for tests (copy it with `corpus_copy` to change files)."""
+    """The bundled corpus, read-only for tests."""
     store = tmp_path_factory.mktemp("store") / "speechbot.db"
     return Library.open(BUNDLED_CORPUS, store)
 
@@ -43,9 +52,39 @@ def snapshot_tokens(library: Library) -> list[list[str]]:
         return source.tokens(texts)
 
 
-@pytest.fixture
-def corpus_copy(tmp_path: Path) -> Path:
-    """A writable copy of the bundled corpus directory."""
-    target = tmp_path / "corpus"
-    shutil.copytree(BUNDLED_CORPUS, target)
-    return target
+@contextlib.asynccontextmanager
+async def _running_bot(library: Library, config: Config) -> AsyncIterator[BotAPIServer]:
+    """The Application polls a fresh loopback server; `config.telegram` is pointed at it
+    here, since the server's port is known only once it runs. The server carries what
+    tests inspect besides the HTTP traffic: `application`, `service`, `journal`, `library`."""
+    with BotAPIServer() as server:
+        settings = dataclasses.replace(
+            config.telegram,
+            token=TOKEN,
+            base_url=server.base_url,
+            base_file_url=server.base_file_url,
+        )
+        config = dataclasses.replace(config, telegram=settings)
+        service = BotService(library, config)
+        application = build_application(config, service)
+        await application.initialize()
+        # run_polling() would call post_init itself; the test drives the steps one by one.
+        await application.post_init(application)
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        server.application = application
+        server.service = service
+        server.journal = service.journal
+        server.library = library
+        try:
+            yield server
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+
+
+@pytest.fixture(scope="session")
+def running_bot() -> RunningBot:
+    """`async with running_bot(library, config) as server:` in a (module-scoped) fixture."""
+    return _running_bot

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 import pytest
@@ -15,11 +15,12 @@ import pytest_asyncio
 
 from bot import messages as m
 from bot.config import BUNDLED_CORPUS, Config, TelegramSettings
-from bot.service import BotService
-from bot.telegram.app import build_application
 from retrieval.ingest import sync as corpus
 from retrieval.library import Library
-from tests.fakegram.server import TOKEN, BotAPIServer
+from tests.fakegram.server import BotAPIServer
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN_ID = 42
@@ -28,33 +29,18 @@ SPEECH = "在测试市工会第一次代表大会上的讲话\n\n各位代表：
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def bot(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotAPIServer]:
+async def bot(
+    tmp_path_factory: pytest.TempPathFactory, running_bot: RunningBot
+) -> AsyncIterator[BotAPIServer]:
     base = tmp_path_factory.mktemp("admin")
     docs = base / "corpus"
     shutil.copytree(BUNDLED_CORPUS, docs)
     library = Library.open(docs, base / "s.db")
-    server = BotAPIServer().start()
-    settings = TelegramSettings(
-        token=TOKEN,
-        base_url=server.base_url,
-        base_file_url=server.base_file_url,
-        admins=(ADMIN_ID,),
-        max_upload_bytes=60_000,
-    )
+    settings = TelegramSettings(admins=(ADMIN_ID,), max_upload_bytes=60_000)
     config = Config(corpus_dir=docs, store_path=base / "s.db", telegram=settings)
-    service = BotService(library, config)
-    application = build_application(config, service)
-    await application.initialize()
-    await application.start()
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    server.library = library
-    server.journal = service.journal
-    server.docs = docs
-    yield server
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
-    server.stop()
+    async with running_bot(library, config) as server:
+        server.docs = docs
+        yield server
 
 
 def _admin(server: BotAPIServer) -> tuple[dict, dict]:
@@ -239,8 +225,14 @@ async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
 
 
 async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
-    await asyncio.sleep(0)
-    actions = {row["action"] for row in bot.journal.audit_log()}
+    before = len(bot.journal.audit_log())
+    await _upload(bot, "audited.txt", SPEECH.format(body="留下审计记录的讲话。").encode())
+    speech = next(s for s in bot.library.store.speeches() if s.source == "audited.txt")
+    await _command(bot, f"/remove {speech.id}", "回收站")
+    await _command(bot, "/reload", m.RELOAD_DONE)
+    await _command(bot, "/stats", "今日提问")
+    # An action is audited before it is answered, so the replies above mean the rows exist.
+    actions = {row["action"] for row in bot.journal.audit_log()[before:]}
     assert {"reload", "upload", "remove", "stats"} <= actions
     assert all(row["user_hash"] and str(ADMIN_ID) != row["user_hash"]
                for row in bot.journal.audit_log())  # fmt: skip

@@ -2,52 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
 
 from bot import messages as m
 from bot.config import Config, TelegramSettings
-from bot.service import BotService
-from bot.telegram.app import build_application
 from retrieval.library import Library
-from tests.fakegram.server import TOKEN, BotAPIServer
+from tests.fakegram.server import BotAPIServer
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningBot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ids = itertools.count(5001)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def botapi(library: Library) -> AsyncIterator[BotAPIServer]:
-    server = BotAPIServer().start()
-    settings = TelegramSettings(
-        token=TOKEN, base_url=server.base_url, base_file_url=server.base_file_url, salt="s"
-    )
-    config = Config(telegram=settings)
-    service = BotService(library, config)
-    application = build_application(config, service)
-    await application.initialize()
-    # run_polling() would call post_init itself; the test drives the steps one by one.
-    await application.post_init(application)
-    await application.start()
-    await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    server.application = application
-    server.journal = service.journal
-    yield server
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
-    server.stop()
+async def botapi(library: Library, running_bot: RunningBot) -> AsyncIterator[BotAPIServer]:
+    async with running_bot(library, Config(telegram=TelegramSettings(salt="s"))) as server:
+        yield server
 
 
 def _user(server: BotAPIServer) -> dict:
     return server.user(next(ids), "职工")
 
 
-def _reply_to(message: dict) -> object:
+def _reply_to(message: dict) -> Callable[[dict], bool]:
     return lambda sent: sent.get("reply_to_message_id") == message["message_id"]
 
 
@@ -61,15 +45,15 @@ async def _ask_private(server: BotAPIServer, text: str) -> tuple[dict, dict]:
 async def test_commands_are_published_in_chinese_for_private_chats_and_groups(
     botapi: BotAPIServer,
 ) -> None:
-    await botapi.wait_for_call("setMyCommands")
-    await asyncio.sleep(0.2)
-    assert {"all_private_chats", "all_group_chats"} <= set(botapi.commands)
+    scopes = {"all_private_chats", "all_group_chats"}
+    await botapi.wait_until(lambda: scopes <= set(botapi.commands), what="both command menus")
+    assert scopes <= set(botapi.commands)
     assert any(c["command"] == "ask" and c["description"] == "提问"
                for c in botapi.commands["all_group_chats"])  # fmt: skip
 
 
 async def test_private_question_gets_quoted_passages_with_sources_and_buttons(
-    botapi: BotAPIServer, library: Library
+    botapi: BotAPIServer,
 ) -> None:
     _, reply = await _ask_private(botapi, "工会工作的立身之本是什么？")
     assert "为职工服务是工会的立身之本" in reply["text"]
@@ -125,10 +109,7 @@ async def test_expired_or_unknown_button_gets_a_polite_answer(
 ) -> None:
     user, reply = await _ask_private(botapi, "四季送")
     query_id = botapi.press_button(reply, data, user)
-    for _ in range(200):
-        if query_id in botapi.callback_answers:
-            break
-        await asyncio.sleep(0.02)
+    await botapi.wait_until(lambda: query_id in botapi.callback_answers, what="the answer")
     assert botapi.callback_answers[query_id]["text"] == m.EXPIRED
 
 
@@ -150,8 +131,11 @@ async def test_group_ignores_what_is_not_for_the_bot(botapi: BotAPIServer) -> No
     group = botapi.group_chat(-100502)
     assert botapi.send_text(group, _user(botapi), "大家好，今天开会") is None
     assert botapi.send_text(group, _user(botapi), "/ask@other_bot 工会") is None
-    await asyncio.sleep(0.3)
-    assert botapi.messages(group["id"]) == []
+    # Something the bot does see, answered, shows it has had its chance to reply to the rest.
+    asked = botapi.send_text(group, _user(botapi), "/ask 四季送")
+    assert asked is not None
+    await botapi.wait_for_message(group["id"], _reply_to(asked))
+    assert [s for s in botapi.messages(group["id"]) if not _reply_to(asked)(s)] == []
 
 
 async def test_group_mention_and_reply_follow_up(botapi: BotAPIServer) -> None:
@@ -202,7 +186,8 @@ async def test_flood_control_is_honoured_and_the_message_still_goes_out(
 
 async def test_network_errors_while_polling_do_not_stop_the_bot(botapi: BotAPIServer) -> None:
     botapi.fail("getUpdates", times=2)
-    await asyncio.sleep(0.5)
+    # Asked only once both polls failed: else the poll under way would take the question.
+    await botapi.wait_until(lambda: botapi.faults_left("getUpdates") == 0, what="both failures")
     _, reply = await _ask_private(botapi, "珠三角")
     assert "珠三角" in reply["text"]
 

@@ -1,7 +1,6 @@
 """Every cleaning rule, with real lines of the bundled source document."""
 
 import re
-from pathlib import Path
 
 import opencc
 import pytest
@@ -158,8 +157,10 @@ def test_event_place_and_title() -> None:
     assert derive_title("在职工代表大会上的讲话", "x工会第一次代表大会") == "在职工代表大会上的讲话"
 
 
-def test_speech_ids_are_stable() -> None:
-    assert speech_id("a.txt", 1) == speech_id("a.txt", 1)
+def test_speech_ids_are_stable(speeches: list[Speech]) -> None:
+    # Users keep ids from earlier answers (/speech ID): the same file and place, the same id.
+    assert speeches[0].id == speech_id(SOURCE.name, 1) == "b7a2db95"
+    assert speech_id("a.txt", 1) == "f86bef9b"
     assert speech_id("a.txt", 1) != speech_id("a.txt", 2)
     assert re.fullmatch(r"[0-9a-f]{8}", speech_id("a.txt", 1))
 
@@ -197,7 +198,7 @@ def test_whole_bundled_corpus_comes_out_clean(speeches: list[Speech]) -> None:
     assert len(damaged) == 8
 
 
-def test_plain_speech_uses_first_line_as_title(tmp_path: Path) -> None:
+def test_plain_speech_uses_first_line_as_title() -> None:
     raw = RawSpeech(
         "在职工代表大会上的讲话", ("同志們:", "為職工服務(wù)是工會的立身之本。"), "a.txt", 1
     )

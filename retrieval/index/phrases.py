@@ -94,8 +94,13 @@ class PhraseIndex:
 
     def bigram_freq(self, bigram: str) -> int:
         """How many documents hold the two characters side by side."""
-        codes = _bigram_codes(bigram)
-        return self._size(int(codes[0])) if len(codes) == 1 else 0
+        units = bigram.encode("utf-16-le")
+        if len(units) != 4:
+            return 0
+        # The code _bigram_codes gives the pair of UTF-16 units, without building arrays.
+        return self._size(
+            int.from_bytes(units[:2], "little") << 16 | int.from_bytes(units[2:], "little")
+        )
 
     def candidates(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the documents holding every bigram of the needle: all those that

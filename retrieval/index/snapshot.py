@@ -161,6 +161,19 @@ class Snapshot:
             out[mine] = seg.phrases.holds(needle, docs[mine] - int(self.starts[i]))
         return out
 
+    def holds_anywhere(self, needle: str) -> bool:
+        """Whether some live paragraph contains the needle (two characters or more): the
+        candidates are checked a growing run at a time, stopping at the first."""
+        if len(needle) < 2:
+            return False
+        docs = self.candidates(needle)
+        start, size = 0, 64
+        while start < len(docs):
+            if self.holds(needle, docs[start : start + size]).any():
+                return True
+            start, size = start + size, size * 4
+        return False
+
     def containing(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the live documents whose comparison form contains the needle
         (`narrowing_ratio`: see PhraseIndex.candidates)."""

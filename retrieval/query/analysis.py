@@ -24,7 +24,10 @@ MAX_QUERY_CHARS = 500
 
 
 # 工会十三大 is how people write 工会第十三次代表大会; the speeches use the long form.
-CONGRESS_SHORT = re.compile(r"(?<=[会党的])([一二三四五六七八九十]{1,3})大(?![会型力局家])")
+CONGRESS_SHORT = re.compile(
+    r"(?:(?<=会)|(?<=党的))([一二三四五六七八九十]{1,3})大"
+    r"(?=$|[^\u4e00-\u9fff]|精神|以来|上|召开|报告|期间|的|讲|说|提|开|代表)"
+)
 
 
 def expand_abbreviations(text: str) -> str:
@@ -146,7 +149,11 @@ def _related(
         fix.meant[0]: fix.meant[1:] for fix in fixes if len(fix.meant) > 1
     }
     for word, others in alternatives(text.lower(), lexicon.synonyms).items():
-        used = tuple(o for o in others if lexicon.known(o) or _held(o, lexicon))
+        if lexicon.doc_freq(word):
+            # A word the corpus uses is searched as itself: its synonyms (职工 → 员工,
+            # 工人) only add common words to every question (and time to every search).
+            continue
+        used = tuple(o for o in others if lexicon.doc_freq(o) or _held(o, lexicon))
         if used:
             related[word] = related.get(word, ()) + used
     extra = [t for others in related.values() for o in others for t in tokenizer.query_terms(o)]
@@ -155,4 +162,4 @@ def _related(
 
 def _held(word: str, lexicon: Lexicon) -> bool:
     """A word the index splits (地区生产总值) but the text holds."""
-    return len(word) >= 3 and bool(lexicon.snapshot.containing(normalize(word)).size)
+    return len(word) >= 3 and lexicon.snapshot.holds_anywhere(normalize(word))

@@ -40,6 +40,9 @@ class Ranking:
     # Up to this many paragraphs holding a keyword's bigrams are all checked for the
     # keyword; beyond it, the best of them first (search.SearchEngine._best_holding).
     check_all: int = 5_000
+    # A fact asked for (a date, a number …) counts as given when one of this many best
+    # passages holds one: an answer shows three.
+    fact_depth: int = 3
     tiers: TierRule = field(default_factory=TierRule)
 
 
@@ -89,7 +92,8 @@ class Judge:
             df = self.lexicon.doc_freq(word)
             weight = self.ranking.weighting.weight(key, df, n, place=word in query.places)
             full += weight
-            if df or word in query.related or self.snapshot.containing(key).size:
+            # A single character is in nearly every corpus; finding out costs a full scan.
+            if df or len(key) == 1 or word in query.related or self.snapshot.holds_anywhere(key):
                 known += weight
                 used += 1
             else:
@@ -121,7 +125,7 @@ class Judge:
             for word, tag in query.tags.items()
             if names_something(word, tag)
             and not lex.known(word)
-            and not any(self.snapshot.containing(form).size for form in _written_forms(word))
+            and not any(self.snapshot.holds_anywhere(form) for form in _written_forms(word))
             and not _made_of_known(word, self.tokenizer, lex)
         )
 
@@ -153,10 +157,11 @@ class Judge:
             mix = (1 - r.bigram_share) * covered[i] + r.bigram_share * paired
             combined[i] = scores[i] / top_score * mix
         best_first = np.argsort(-combined, kind="stable")
-        best_doc = int(head[best_first[0]])
+        shown = head[best_first[: self.ranking.fact_depth]].tolist()
         evidence = Evidence(
             coverage=float(covered[best_first[0]]),
-            holds_fact=holds(query.expects, self.snapshot.row(best_doc).text),
+            fact_first=holds(query.expects, self.snapshot.row(shown[0]).text),
+            fact_shown=any(holds(query.expects, self.snapshot.row(d).text) for d in shown),
             known_share=known_share,
             lone_word=unused > 0 and used <= 1,
             unknown_names=self.unknown_names(query),

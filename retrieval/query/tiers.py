@@ -18,23 +18,25 @@ class Evidence:
     `unknown_names`: words that name something (a place, an organisation, a person, a
     date, a number) and that the corpus never uses. `unknown_congress`: the question names
     a congress the corpus does not hold. `scoped`: it named a speech the corpus holds.
-    `holds_fact`: the best passage holds the kind of fact asked for (a number, a date, a
-    person), or none was asked for. `known_share`: share of the question's weight in words
-    the corpus uses at all. `lone_word`: the corpus uses at most one of the question's words
-    and never uses some others (明天会下雨吗: only 明天)."""
+    `fact_first` / `fact_shown`: the best passage / one of the passages shown holds the
+    kind of fact asked for (a number, a date, a person), or none was asked for.
+    `known_share`: share of the question's weight in words the corpus uses at all.
+    `lone_word`: the corpus uses at most one of the question's words and never uses some
+    others (明天会下雨吗: only 明天)."""
 
     coverage: float
     unknown_names: tuple[str, ...] = ()
     unknown_congress: bool = False
     scoped: bool = False
-    holds_fact: bool = True
+    fact_first: bool = True
+    fact_shown: bool = True
     known_share: float = 1.0
     lone_word: bool = False
 
 
 @dataclass(frozen=True)
 class TierRule:
-    answer_coverage: float = 0.6
+    answer_coverage: float = 0.65
     related_coverage: float = 0.1
     # Below this share of known words a question is never answered confidently: what it
     # is about is mostly words the speeches never use (明天会下雨吗).
@@ -51,8 +53,12 @@ class TierRule:
         level = (evidence.coverage >= self.related_coverage) + (
             evidence.coverage >= self.answer_coverage
         )
-        if not evidence.holds_fact:
+        if not evidence.fact_shown:
+            # Asked for a date or a number that no passage shown gives: one tier lower.
             level = max(level - 1, 0)
+        elif not evidence.fact_first:
+            # Given, but not by the best passage: not confidently.
+            level = min(level, 1)
         if evidence.known_share < self.answer_known_share:
             level = min(level, 1)
         return tiers[level]

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from tests.fakegram.html import EntityError, parse_html, utf16_len
@@ -27,6 +27,8 @@ TOKEN = "123456789:AAFakeTokenForLoopbackTests_0123456789"
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
 MAX_INLINE_RESULTS = 50
+POLL_SECONDS = 0.02
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -244,28 +246,47 @@ class BotAPIServer:
     def calls_of(self, method: str) -> list[dict]:
         return [params for name, params in self.calls if name == method]
 
+    def faults_left(self, method: str) -> int:
+        """How many of the failures armed with `fail(method)` are still to come."""
+        return self._fail.get(method, ["", 0])[1]
+
     async def wait_for_call(
         self, method: str, predicate: Callable[[dict], bool] | None = None, timeout: float = 10
     ) -> dict:
         """The first recorded call of `method` (after any already matched) that fits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for params in self.calls_of(method):
-                if predicate is None or predicate(params):
-                    return params
-            await asyncio.sleep(0.02)
-        raise AssertionError(self._timeout_report(f"no {method} call matched"))
+        return await self._poll(
+            lambda: next(
+                (p for p in self.calls_of(method) if predicate is None or predicate(p)), None
+            ),
+            timeout,
+            f"no {method} call matched",
+        )
 
     async def wait_for_message(
         self, chat_id: int, predicate: Callable[[dict], bool] | None = None, timeout: float = 10
     ) -> dict:
+        return await self._poll(
+            lambda: next(
+                (m for m in self.messages(chat_id) if predicate is None or predicate(m)), None
+            ),
+            timeout,
+            f"no message in chat {chat_id} matched",
+        )
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10, what: str = "condition"
+    ) -> None:
+        """Until `condition()` holds: the bot works in its own tasks and threads, so a test
+        waits for the effect it expects rather than for a guessed time."""
+        await self._poll(lambda: True if condition() else None, timeout, f"{what} never held")
+
+    async def _poll(self, find: Callable[[], T | None], timeout: float, what: str) -> T:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages(chat_id):
-                if predicate is None or predicate(message):
-                    return message
-            await asyncio.sleep(0.02)
-        raise AssertionError(self._timeout_report(f"no message in chat {chat_id} matched"))
+        while (found := find()) is None:
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._timeout_report(what))
+            await asyncio.sleep(POLL_SECONDS)
+        return found
 
     def _timeout_report(self, what: str) -> str:
         recent = [f"{name}: {str(params)[:200]}" for name, params in self.calls[-8:]]

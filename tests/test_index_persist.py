@@ -1,0 +1,78 @@
+"""A saved snapshot, mapped back at start-up, equals the one saved; a damaged one is built
+again, old ones are cleared away, and tokens come from the store's cache."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import BUNDLED_CORPUS
+from retrieval.index import build as index
+from retrieval.index import persist
+from retrieval.index.build import token_source
+from retrieval.index.columns import DiskArray
+from retrieval.library import Library
+from tests.helpers import assert_same, write_speeches
+
+
+def test_start_up_maps_the_saved_snapshot_without_tokenising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = tmp_path / "corpus"
+    write_speeches(docs, 3, seed=3)
+    first = Library.open(docs, tmp_path / "s.db")
+    built = first.engine.snapshot
+    first.wait_saved()
+    assert (tmp_path / "s.db.index" / built.fingerprint / "meta.json").is_file()
+
+    def no_tokenising(*_: object) -> None:
+        raise AssertionError("start-up must not tokenise")
+
+    monkeypatch.setattr(index.TokenSource, "tokens", no_tokenising)
+    monkeypatch.setattr(persist, "MAP_BYTES", 0)
+    again = Library.open(docs, tmp_path / "s.db")
+    loaded = again.engine.snapshot
+    segment = loaded.segments[0]
+    assert not segment.text.doc_ids.flags.writeable  # mapped from disk, read-only
+    assert isinstance(segment.texts.data, DiskArray)  # read a text at a time
+    assert isinstance(segment.phrases.docs, DiskArray)
+    assert_same(loaded, built)
+    assert (
+        again.engine.search("全心全意为职工服务").hits
+        == first.engine.search("全心全意为职工服务").hits
+    )
+
+
+def test_a_damaged_saved_snapshot_is_built_again(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    write_speeches(docs, 2, seed=4)
+    first = Library.open(docs, tmp_path / "s.db")
+    first.wait_saved()
+    folder = tmp_path / "s.db.index" / first.engine.snapshot.fingerprint
+    (folder / "meta.json").write_text("{", encoding="utf-8")
+    library = Library.open(docs, tmp_path / "s.db")
+    assert len(library.engine.snapshot) == library.store.counts()[1]
+
+
+def test_reloads_keep_only_the_snapshot_in_use(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    write_speeches(docs, 2, seed=5)
+    library = Library.open(docs, tmp_path / "s.db")
+    write_speeches(docs, 3, seed=6)
+    library.reload()
+    library.wait_saved()
+    root = tmp_path / "s.db.index"
+    snapshot = library.engine.snapshot
+    assert sorted(f.name for f in root.iterdir()) == [snapshot.fingerprint, "segments"]
+    assert sorted(f.name for f in (root / "segments").iterdir()) == sorted(
+        s.key for s in snapshot.segments
+    )
+
+
+def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
+    library = Library.open(BUNDLED_CORPUS, tmp_path / "s.db")
+    texts = [row.text for row in library.engine.snapshot.rows()][:20]
+    with token_source(library.store, library.tokenizer) as source:
+        first = source.tokens(texts)
+    cached = library.store.cached_tokens([library.tokenizer.cache_key(t) for t in texts])
+    assert len(cached) == len(set(texts))
+    assert first == [cached[library.tokenizer.cache_key(t)].split() for t in texts]
