@@ -60,10 +60,10 @@ def _speech(service: BotService, request: Request) -> Reply:
     if not wanted:
         first = service.speeches()
         return _text(m.SPEECH_USAGE.format(example=first[0].id if first else "1a2b3c4d"))
-    text = service.speech_text(wanted)
-    if text is None:
+    outline = service.outline(wanted)
+    if outline is None:
         return _text(m.UNKNOWN_SPEECH.format(id=wanted[:40]))
-    return Reply(html.outline_messages(text))
+    return Reply(html.outline_messages(outline))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.access import user_hash
 from bot.config import Config
 from bot.journal import Journal
-from retrieval import NONE, Answer, Library, ParagraphRow, SpeechRow
+from retrieval import NONE, Answer, Library, Outline, ParagraphRow, SpeechRow
 
 # Page.notice when 还有吗 comes before any question in the chat.
 NO_EARLIER_QUESTION = "no_earlier_question"
@@ -37,7 +37,7 @@ class Page:
     log_id: int
     offset: int
     more: bool
-    outline: SpeechText | None = None
+    outline: Outline | None = None
     notice: str = ""
 
 
@@ -86,7 +86,7 @@ class BotService:
         )
         if chat is not None and answer.answered:
             journal.remember_shown(chat, log_id, len(answer.hits))
-        outline = self.speech_text(answer.outline) if answer.outline else None
+        outline = self.library.outline(answer.outline) if answer.outline else None
         return Page(answer, log_id, 0, more, outline)
 
     def find(self, phrase: str, asker: Asker) -> Page:
@@ -140,3 +140,8 @@ class BotService:
         if speech is None:
             return None
         return SpeechText(speech, self.library.paragraphs(speech.id))
+
+    def outline(self, wanted: str) -> Outline | None:
+        """The outline of a speech named by its id, its place or its congress (滨州,
+        南昌十三大); None when no one speech answers to it."""
+        return self.library.outline(wanted)

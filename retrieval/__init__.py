@@ -7,7 +7,7 @@ rooms behind them — ingest/, store, index/, query/ — may change shape withou
 from retrieval.evaluate import evaluate, format_report, load_queries
 from retrieval.ingest.files import NameTaken, UnsupportedFile
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
-from retrieval.library import AddedFile, Library, UnknownSpeech
+from retrieval.library import AddedFile, CorpusStats, Library, UnknownSpeech
 from retrieval.model import (
     ANSWER,
     NONE,
@@ -19,6 +19,7 @@ from retrieval.model import (
     ParagraphRow,
     SpeechRow,
 )
+from retrieval.outline import Outline, Section
 from retrieval.store import Database
 
 __all__ = [
@@ -29,12 +30,15 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "AddedFile",
     "Answer",
+    "CorpusStats",
     "Database",
     "Hit",
     "IndexReport",
     "Library",
     "NameTaken",
+    "Outline",
     "ParagraphRow",
+    "Section",
     "SourceError",
     "SpeechRow",
     "UnknownSpeech",

@@ -23,6 +23,7 @@ from retrieval.index.tokenize import Tokenizer
 from retrieval.ingest.files import check_file, free_name, safe_name, trashed, written
 from retrieval.ingest.sync import Progress, sync
 from retrieval.model import Answer, IndexReport, ParagraphRow, SpeechRow
+from retrieval.outline import Outline, outline_of
 from retrieval.query.cues import load as load_cues
 from retrieval.query.ranking import Ranking
 from retrieval.query.search import SearchEngine
@@ -66,6 +67,13 @@ class AddedFile:
     name: str
     report: IndexReport
     speeches: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    speeches: int
+    paragraphs: int
+    damaged: int
 
 
 class Library:
@@ -131,15 +139,28 @@ class Library:
     def speeches(self) -> list[SpeechRow]:
         return self.store.speeches()
 
-    def speech(self, speech_id: str) -> SpeechRow | None:
-        return self.store.speech(speech_id.strip())
+    def speech(self, wanted: str) -> SpeechRow | None:
+        """The speech with that id, or the one speech a name points at (滨州, 南昌十三大,
+        教科文卫体); None when there is none, or more than one."""
+        speech = self.store.speech(wanted.strip())
+        if speech is None and wanted.strip():
+            named = self.load().lexicon.catalog.find(wanted).speech_ids
+            speech = self.store.speech(named[0]) if len(named) == 1 else None
+        return speech
 
     def paragraphs(self, speech_id: str) -> list[ParagraphRow]:
         return self.store.paragraphs_of(speech_id)
 
-    def counts(self) -> tuple[int, int, int]:
-        """Speeches, paragraphs and damaged paragraphs in the corpus."""
-        return self.store.counts()
+    def outline(self, speech_id: str) -> Outline | None:
+        """The speech's sections as a tree, with its paragraphs; None for an unknown id."""
+        speech = self.speech(speech_id)
+        if speech is None:
+            return None
+        return outline_of(speech, self.paragraphs(speech.id))
+
+    def stats(self) -> CorpusStats:
+        speeches, paragraphs, damaged = self.store.counts()
+        return CorpusStats(speeches, paragraphs, damaged)
 
     def add_file(self, file_name: str, data: bytes, replace: bool = False) -> AddedFile:
         """Check a new speech file, write it into the corpus folder and reload.

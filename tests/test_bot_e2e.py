@@ -299,3 +299,17 @@ async def test_a_reply_in_a_group_follows_up_the_answered_question(botapi: BotAP
     assert more is not None
     third = await botapi.wait_for_message(group["id"], _reply_to(more))
     assert "2. " in third["text"] and "娘家人" in third["text"]
+
+
+async def test_a_speech_is_found_by_its_place_and_shown_as_a_tree(botapi: BotAPIServer) -> None:
+    _, tree = await _ask_private(botapi, "/speech 南昌十三大")
+    lines = tree["text"].splitlines()
+    assert lines[0] == "在南昌市工会第十三次代表大会上的讲话"
+    top = next(line for line in lines if line.startswith("一、"))
+    assert top.endswith("（第6–10段）")
+    assert any(line.startswith("　一是") and line.endswith("（第7段）") for line in lines)
+    # A speech without numbered headings: the first sentence of each paragraph.
+    _, gist = await _ask_private(botapi, "/speech 哈尔滨")
+    assert m.SPEECH_GIST in gist["text"] and "第13段　最后，预祝大会圆满成功！" in gist["text"]
+    _, unknown = await _ask_private(botapi, "/speech 上海")
+    assert unknown["text"] == m.UNKNOWN_SPEECH.format(id="上海")

@@ -12,7 +12,7 @@ import re
 from bot import messages as m
 from bot.render.text import header, notes, nothing_found, source_line
 from bot.service import NO_EARLIER_QUESTION, Page, SpeechText
-from retrieval import Answer, Hit, ParagraphRow, SpeechRow
+from retrieval import Answer, Hit, Outline, ParagraphRow, SpeechRow
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -57,7 +57,7 @@ def page_messages(page: Page) -> list[str]:
         return [esc(m.NO_EARLIER_QUESTION)]
     blocks = answer_blocks(page.answer)
     if page.outline is not None:
-        blocks = outline_blocks(page.outline.speech, page.outline.paragraphs) + blocks
+        blocks = outline_blocks(page.outline) + blocks
     return pack(blocks)
 
 
@@ -69,8 +69,8 @@ def speeches_messages(speeches: list[SpeechRow]) -> list[str]:
     return pack(speeches_blocks(speeches))
 
 
-def outline_messages(text: SpeechText) -> list[str]:
-    return pack(outline_blocks(text.speech, text.paragraphs))
+def outline_messages(outline: Outline) -> list[str]:
+    return pack(outline_blocks(outline))
 
 
 def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) -> list[str]:
@@ -93,17 +93,36 @@ def speeches_blocks(speeches: list[SpeechRow]) -> list[str]:
     return lines
 
 
-def outline_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow]) -> list[str]:
-    """Title, congress, section headings in order, paragraph count."""
+def outline_blocks(outline: Outline) -> list[str]:
+    """Title, congress, the sections as a tree (一、 → 一是) with their paragraphs; for a
+    speech without headings, the first sentence of each paragraph."""
+    speech = outline.speech
     lines = [f"<b>{esc(speech.title)}</b>"]
     if speech.event:
         lines.append(esc(m.SPEECH_EVENT.format(event=speech.event)))
-    headings = list(dict.fromkeys(p.heading for p in paragraphs if p.heading))
-    if headings:
-        lines.append(esc(m.SPEECH_OUTLINE))
-        lines += [esc(h) for h in headings]
-    lines.append(esc(m.SPEECH_PARAGRAPHS.format(count=len(paragraphs))))
+    lines.append(esc(m.SPEECH_OUTLINE if outline.sections else m.SPEECH_GIST))
+    for s in outline.sections:
+        where = section_span(s.first, s.last)
+        lines.append(esc(f"{'　' * (s.level - 1)}{s.heading}（{where}）"))
+    if not outline.sections:
+        for p in outline.paragraphs:
+            first = first_sentence(p.text)
+            lines.append(esc(f"{m.PARAGRAPH.format(n=p.n)}　{first}"))
+    lines.append(esc(m.SPEECH_PARAGRAPHS.format(count=len(outline.paragraphs))))
     return ["\n".join(lines)]
+
+
+def section_span(first: int, last: int) -> str:
+    if first == last:
+        return m.PARAGRAPH.format(n=first)
+    return m.PARAGRAPHS.format(first=first, last=last)
+
+
+def first_sentence(text: str, limit: int = 40) -> str:
+    """The paragraph's first sentence, cut at `limit` characters."""
+    end = min((i for i in (text.find(c) for c in "。！？；") if i >= 0), default=len(text))
+    sentence = text[: end + 1]
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:

@@ -44,6 +44,14 @@ HEADING_START = re.compile(
     rf"|[{NUMERAL}]{{1,3}}[是要])"
 )
 HEADING_MAX_CHARS = 60
+# How a heading is numbered: 一、 / （一） / 第一， / 一是, 一要. A speech nests a later style
+# under an earlier one (一、… then 一是…); which comes first differs from speech to speech.
+HEADING_STYLES = (
+    ("list", re.compile(rf"^[{NUMERAL}]{{1,3}}[、.．]")),
+    ("bracket", re.compile(rf"^[（(][{NUMERAL}]{{1,3}}[）)]")),
+    ("ordinal", re.compile(rf"^第[{NUMERAL}]{{1,3}}[，、,]")),
+    ("point", re.compile(rf"^[{NUMERAL}]{{1,3}}[是要]")),
+)
 SALUTATION = re.compile(r"^(?:各位代表|同志们|最后|谢谢)")
 
 NTH = rf"第[{NUMERAL}百零]+次"
@@ -109,6 +117,11 @@ def normalize_punctuation(text: str) -> str:
 
 def is_damaged(text: str) -> bool:
     return bool(DAMAGE.search(text))
+
+
+def heading_style(heading: str) -> str:
+    """Which numbering a heading uses (HEADING_STYLES), or ""."""
+    return next((name for name, pattern in HEADING_STYLES if pattern.match(heading)), "")
 
 
 def split_heading(text: str) -> tuple[str, bool]:
