@@ -25,6 +25,12 @@ class Journal(Database):
 
     def _create_schema(self) -> None:
         db = self.db
+        # 有用 / 没用 under an answer: one vote per user and question, the last one counts.
+        db.table("feedback").create(
+            {"log_id": int, "user_hash": str, "useful": int, "ts": float},
+            pk=("log_id", "user_hash"),
+            if_not_exists=True,
+        )
         db.table("query_log").create(
             {
                 "id": int,
@@ -137,6 +143,25 @@ class Journal(Database):
 
     def query_log(self, since: float) -> list[dict]:
         return list(self.db.query("select * from query_log where ts >= ? order by ts", [since]))
+
+    def log_feedback(self, log_id: int, user_hash: str, useful: bool) -> bool:
+        """Record a vote on an answer; False when the question is not in the log."""
+        if self.logged_query(log_id) is None:
+            return False
+        row = {"log_id": log_id, "user_hash": user_hash, "useful": int(useful), "ts": time.time()}
+        with self.transaction() as db:
+            db.table("feedback").upsert(row, pk=("log_id", "user_hash"))
+        return True
+
+    def feedback_since(self, since: float) -> list[dict]:
+        """Votes since then, each with the question it was on."""
+        return list(
+            self.db.query(
+                "select f.useful, q.query from feedback f join query_log q on q.id = f.log_id "
+                "where f.ts >= ?",
+                [since],
+            )
+        )
 
     def log_admin_action(self, *, user_hash: str, action: str, target: str, outcome: str) -> None:
         with self.transaction() as db:

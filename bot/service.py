@@ -39,6 +39,8 @@ class Page:
     more: bool
     outline: Outline | None = None
     notice: str = ""
+    # Passages a page shows (the page before starts this many earlier).
+    size: int = 3
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class BotService:
         if chat is not None and answer.answered:
             journal.remember_shown(chat, log_id, len(answer.hits))
         outline = self.library.outline(answer.outline) if answer.outline else None
-        return Page(answer, log_id, 0, more, outline)
+        size = asker.k or self.config.top_k
+        return Page(answer, log_id, 0, more, outline, size=size)
 
     def find(self, phrase: str, asker: Asker) -> Page:
         """Exact look-up: the phrase is asked in quotes, so paging keeps it a phrase."""
@@ -118,12 +121,14 @@ class BotService:
             return None
         k = k or self.config.top_k
         answer, more = self._search(entry["query"], k, offset, entry.get("follows") or "")
-        return Page(answer, log_id, offset, more)
+        return Page(answer, log_id, offset, more, size=k)
 
     def _search(self, question: str, k: int, offset: int, follows: str = "") -> tuple[Answer, bool]:
         """One more hit than shown is fetched, so the "more" button appears only when useful."""
         answer = self.library.search(question, k=k + 1, offset=offset, follows=follows)
-        return dataclasses.replace(answer, hits=answer.hits[:k]), len(answer.hits) > k
+        # More only while relevant passages are left (answer.total; 0 when not known).
+        more = len(answer.hits) > k and (not answer.total or answer.total > offset + k)
+        return dataclasses.replace(answer, hits=answer.hits[:k]), more
 
     def full_text(self, speech_id: str, n: int) -> SpeechText | None:
         """A paragraph of a speech with the speech around it; None when either is gone."""
@@ -140,6 +145,14 @@ class BotService:
         if speech is None:
             return None
         return SpeechText(speech, self.library.paragraphs(speech.id))
+
+    def vote(self, log_id: int, user_id: int | None, useful: bool) -> bool:
+        """有用 / 没用 on an answer, for the admins' statistics; False for an unknown one."""
+        who = user_hash(self.config.telegram, user_id)
+        return self.journal.log_feedback(log_id, who, useful)
+
+    def citation(self, speech_id: str, n: int) -> str | None:
+        return self.library.citation(speech_id, n)
 
     def outline(self, wanted: str) -> Outline | None:
         """The outline of a speech named by its id, its place or its congress (滨州,

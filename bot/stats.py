@@ -20,6 +20,9 @@ class Stats:
     median_ms: float = 0.0
     top: list[tuple[str, int]] = field(default_factory=list)
     unanswered: list[tuple[str, int]] = field(default_factory=list)
+    votes: int = 0
+    useless_share: float = 0.0
+    useless: list[tuple[str, int]] = field(default_factory=list)
 
 
 def stats_of(journal: Journal, now: float | None = None) -> Stats:
@@ -29,6 +32,12 @@ def stats_of(journal: Journal, now: float | None = None) -> Stats:
     midnight = dt.datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0)
     week = journal.query_log(now - 7 * 86400)
     stats = Stats(today=sum(1 for e in week if e["ts"] >= midnight.timestamp()), week=len(week))
+    votes = journal.feedback_since(now - 7 * 86400)
+    if votes:
+        useless = [v["query"].strip() for v in votes if not v["useful"]]
+        stats.votes = len(votes)
+        stats.useless_share = len(useless) / len(votes)
+        stats.useless = Counter(useless).most_common(10)
     if not week:
         return stats
     stats.askers = len({e["user_hash"] for e in week if e["user_hash"]})

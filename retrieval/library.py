@@ -23,7 +23,7 @@ from retrieval.index.tokenize import Tokenizer
 from retrieval.ingest.files import check_file, free_name, safe_name, trashed, written
 from retrieval.ingest.sync import Progress, sync
 from retrieval.model import Answer, IndexReport, ParagraphRow, SpeechRow
-from retrieval.outline import Outline, outline_of
+from retrieval.outline import Outline, citation, outline_of
 from retrieval.query.cues import load as load_cues
 from retrieval.query.ranking import Ranking
 from retrieval.query.search import SearchEngine
@@ -157,6 +157,13 @@ class Library:
         if speech is None:
             return None
         return outline_of(speech, self.paragraphs(speech.id))
+
+    def citation(self, speech_id: str, n: int) -> str | None:
+        """A copy-ready reference to a paragraph; None when the speech or paragraph is gone."""
+        outline = self.outline(speech_id)
+        if outline is None or not any(p.n == n for p in outline.paragraphs):
+            return None
+        return citation(outline, n)
 
     def stats(self) -> CorpusStats:
         speeches, paragraphs, damaged = self.store.counts()

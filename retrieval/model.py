@@ -76,6 +76,8 @@ class Answer:
     closest: str = ""
     closest_title: str = ""
     notice: str = ""
+    # How many relevant passages there are in all (0: not known).
+    total: int = 0
 
     @property
     def answered(self) -> bool:

@@ -25,6 +25,25 @@ class Outline:
     paragraphs: tuple[ParagraphRow, ...]
 
 
+CHINESE_NUMBERS = "一二三四五六七八九十"
+
+
+def part_of(outline: Outline, n: int) -> str:
+    """第三部分 for a paragraph under the third top-level section; "" outside any."""
+    tops = [s for s in outline.sections if s.level == 1]
+    for i, section in enumerate(tops):
+        if section.first <= n <= section.last and i < len(CHINESE_NUMBERS):
+            return f"第{CHINESE_NUMBERS[i]}部分"
+    return ""
+
+
+def citation(outline: Outline, n: int) -> str:
+    """A reference to paste into a document:
+    《在滨州市工会第五次代表大会上的讲话》第三部分，第7段."""
+    part = part_of(outline, n)
+    return f"《{outline.speech.title}》{part + '，' if part else ''}第{n}段"
+
+
 def outline_of(speech: SpeechRow, paragraphs: list[ParagraphRow]) -> Outline:
     """Sections in reading order; a numbering style seen later than another nests under
     it (the first style seen is level 1)."""

@@ -224,6 +224,20 @@ async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
     assert "近 7 天提问" in reply["text"]
 
 
+async def test_a_useless_answer_shows_in_the_stats(bot: BotAPIServer) -> None:
+    asker = bot.user(next(ids), "职工")
+    chat = bot.private_chat(asker)
+    bot.send_text(chat, asker, "工会怎么关心职工的孩子上学")
+    answer = await bot.wait_for_message(chat["id"], lambda s: "reply_markup" in s)
+    rows = answer["reply_markup"]["inline_keyboard"]
+    useless = next(b["callback_data"] for row in rows for b in row if b["text"] == m.USELESS)
+    bot.press_button(answer, useless, asker)
+    await bot.wait_for_call("answerCallbackQuery", lambda c: c.get("text") == m.THANKS)
+    reply = await _command(bot, "/stats", m.STATS_USELESS)
+    assert "工会怎么关心职工的孩子上学" in reply["text"].split(m.STATS_USELESS)[1]
+    assert "“没用”占" in reply["text"]
+
+
 async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
     before = len(bot.journal.audit_log())
     await _upload(bot, "audited.txt", SPEECH.format(body="留下审计记录的讲话。").encode())

@@ -64,7 +64,9 @@ async def test_private_question_gets_quoted_passages_with_sources_and_buttons(
     assert reply["html"].count("<blockquote>") == 3
     buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
     labels = [b["text"] for b in buttons]
-    assert m.MORE_RESULTS in labels and f"{m.FULL_TEXT} 1" in labels
+    assert f"{m.FULL_TEXT} 1" in labels and {m.USEFUL, m.USELESS} <= set(labels)
+    # One paragraph answers it; the others shown cover too little to page on to more.
+    assert m.MORE_RESULTS not in labels
     logged = botapi.journal.query_log(0)[-1]
     assert logged["query"] == "工会工作的立身之本是什么？" and logged["answered"] == 1
     assert logged["chat_type"] == "private" and logged["latency_ms"] > 0
@@ -80,7 +82,7 @@ async def test_nothing_found_is_said_plainly(botapi: BotAPIServer) -> None:
 
 
 async def test_more_results_edits_the_message_in_place(botapi: BotAPIServer) -> None:
-    user, reply = await _ask_private(botapi, "工会干部应该怎样对待职工的意见？")
+    user, reply = await _ask_private(botapi, "“职工群众”")
     more = next(
         b["callback_data"]
         for row in reply["reply_markup"]["inline_keyboard"]
@@ -94,13 +96,67 @@ async def test_more_results_edits_the_message_in_place(botapi: BotAPIServer) -> 
     assert edited["text"] != first_text and "4. " in edited["text"]
 
 
-async def test_full_text_shows_the_paragraph_with_its_neighbours(botapi: BotAPIServer) -> None:
+def _buttons(message: dict) -> dict[str, str]:
+    """Label → callback data of the buttons under a message."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+async def test_full_text_walks_the_speech_in_one_message(botapi: BotAPIServer) -> None:
     user, reply = await _ask_private(botapi, "工会工作的立身之本是什么？")
-    full = reply["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    botapi.press_button(reply, full, user)
-    shown = await botapi.wait_for_message(reply["chat"]["id"], lambda s: "【全文】" in s["text"])
-    assert "第5段（上一段）" in shown["text"] and "第7段（下一段）" in shown["text"]
-    assert "为职工服务是工会的立身之本" in shown["text"]
+    chat = reply["chat"]["id"]
+    botapi.press_button(reply, _buttons(reply)[f"{m.FULL_TEXT} 1"], user)
+    shown = await botapi.wait_for_message(chat, lambda s: m.FULL_TEXT_HEADER in s["text"])
+    assert "为职工服务是工会的立身之本" in shown["text"] and "第6段 / 共9段" in shown["text"]
+    # Only the paragraph's place is bold, not the whole paragraph.
+    stored = botapi.stored(chat, shown["message_id"])
+    assert "<b>为职工服务" not in stored.get("html", stored["text"])
+    sent = len(botapi.messages(chat))
+    for n in range(7, 10):
+        stored = await botapi.press_and_wait_edit(stored, _buttons(stored)[m.NEXT_PARAGRAPH], user)
+        assert f"第{n}段 / 共9段" in stored["text"]
+    assert list(_buttons(stored)) == [m.PREVIOUS_PARAGRAPH, m.CITE]  # nothing after the last
+    for n in range(8, 0, -1):
+        data = _buttons(stored)[m.PREVIOUS_PARAGRAPH]
+        stored = await botapi.press_and_wait_edit(stored, data, user)
+        assert f"第{n}段 / 共9段" in stored["text"]
+    assert list(_buttons(stored)) == [m.NEXT_PARAGRAPH, m.CITE]  # nothing before the first
+    assert len(botapi.messages(chat)) == sent  # edited in place, never multiplied
+
+
+async def test_a_citation_is_ready_to_paste(botapi: BotAPIServer) -> None:
+    user, reply = await _ask_private(botapi, "滨州讲话说衡量工会工作好不好最根本看什么")
+    chat = reply["chat"]["id"]
+    botapi.press_button(reply, _buttons(reply)[f"{m.FULL_TEXT} 1"], user)
+    shown = await botapi.wait_for_message(chat, lambda s: m.FULL_TEXT_HEADER in s["text"])
+    botapi.press_button(shown, _buttons(shown)[m.CITE], user)
+    cited = await botapi.wait_for_message(chat, lambda s: s["text"].startswith(m.CITATION))
+    assert "《在滨州市工会第五次代表大会上的讲话》第三部分，第7段" in cited["text"]
+
+
+async def test_paging_counts_and_goes_back(botapi: BotAPIServer) -> None:
+    user, reply = await _ask_private(botapi, "“职工群众”")
+    second = await botapi.press_and_wait_edit(reply, _buttons(reply)[m.MORE_RESULTS], user)
+    assert "4. " in second["text"] and "第4–6条 / 共" in second["text"]
+    assert int(second["text"].split("共")[-1].split("条")[0]) > 6
+    assert {m.PREVIOUS_PAGE, m.NEXT_PAGE} <= set(_buttons(second))
+    first = await botapi.press_and_wait_edit(second, _buttons(second)[m.PREVIOUS_PAGE], user)
+    assert "1. " in first["text"] and "4. " not in first["text"]
+    assert m.MORE_RESULTS in _buttons(first)
+
+
+async def test_results_stop_where_relevance_stops(botapi: BotAPIServer) -> None:
+    # 劳模精神 is held by a few paragraphs; those holding only 精神 do not follow them.
+    user, page = await _ask_private(botapi, "劳模精神")
+    quoted = []
+    while True:
+        quoted += [line for line in page["text"].splitlines() if line[:1].isdigit()]
+        nexts = [d for label, d in _buttons(page).items() if label in (m.MORE_RESULTS, m.NEXT_PAGE)]
+        if not nexts:
+            break
+        page = await botapi.press_and_wait_edit(page, nexts[0], user)
+    assert quoted and len(quoted) < 10
+    assert all("劳模" in line or "劳动模范" in line for line in quoted)
 
 
 @pytest.mark.parametrize("data", ["m:99999999:3", "f:deadbeef:1", "garbage", "m:x:1"])
@@ -271,7 +327,7 @@ async def test_a_named_congress_keeps_the_answer_in_that_speech(botapi: BotAPISe
 async def test_asking_for_more_pages_on_in_the_same_chat(botapi: BotAPIServer) -> None:
     user = _user(botapi)
     chat = botapi.private_chat(user)
-    botapi.send_text(chat, user, "工会干部应该怎样对待职工的意见？")
+    botapi.send_text(chat, user, "“职工群众”")
     first = await botapi.wait_for_message(chat["id"])
     assert "1. " in first["text"] and "4. " not in first["text"]
     botapi.send_text(chat, user, "还有吗")

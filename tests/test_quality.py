@@ -161,7 +161,7 @@ def test_paging_continues_where_the_first_page_ended(engine: SearchEngine) -> No
 def test_asking_for_more_outlives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     first = BotService(Library.open(BUNDLED_CORPUS, db), Config())
-    page = first.ask("劳模精神", Asker("private", 7, chat_id=42))
+    page = first.ask("“职工群众”", Asker("private", 7, chat_id=42))
     assert [h.rank for h in page.answer.hits] == [1, 2, 3]
     again = BotService(Library.open(BUNDLED_CORPUS, db), Config())
     more = again.ask("还有吗", Asker("private", 7, chat_id=42))

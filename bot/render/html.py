@@ -56,9 +56,25 @@ def page_messages(page: Page) -> list[str]:
     if page.notice == NO_EARLIER_QUESTION:
         return [esc(m.NO_EARLIER_QUESTION)]
     blocks = answer_blocks(page.answer)
+    footer = page_footer(page)
+    if footer:
+        blocks.append(esc(footer))
     if page.outline is not None:
         blocks = outline_blocks(page.outline) + blocks
     return pack(blocks)
+
+
+def page_footer(page: Page) -> str:
+    """第4–6条 / 共9条 under a page that is not the whole answer."""
+    hits = page.answer.hits
+    if not hits or (page.offset == 0 and not page.more):
+        return ""
+    first, last = hits[0].rank, hits[-1].rank
+    where = (
+        m.PAGE_ONE.format(n=first) if first == last else m.PAGE_SPAN.format(first=first, last=last)
+    )
+    total = page.answer.total or page.answer.phrase_count
+    return m.PAGE_OF.format(where=where, total=total) if total else where
 
 
 def full_text_messages(text: SpeechText) -> list[str]:
@@ -74,15 +90,11 @@ def outline_messages(outline: Outline) -> list[str]:
 
 
 def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) -> list[str]:
-    """The paragraph asked for in full, with the one before and the one after."""
-    around = {p.n: p for p in paragraphs if n - 1 <= p.n <= n + 1}
-    blocks = [f"{esc(m.FULL_TEXT_HEADER)}<b>{esc(speech.title)}</b>"]
-    for p in sorted(around.values(), key=lambda p: p.n):
-        label = {n - 1: m.PREVIOUS_PARAGRAPH, n + 1: m.NEXT_PARAGRAPH}.get(p.n, "")
-        where = m.PARAGRAPH.format(n=p.n) + label
-        body = f"<b>{esc(p.text)}</b>" if p.n == n else esc(p.text)
-        blocks.append(f"{esc(where)}\n{body}")
-    return blocks
+    """One paragraph of a speech in full: where it stands, the text, how far along."""
+    here = next(p for p in paragraphs if p.n == n)
+    where = m.SOURCE_SEP.join(part for part in (speech.title, here.heading) if part)
+    along = m.READING_AT.format(n=n, count=len(paragraphs))
+    return [f"{esc(m.FULL_TEXT_HEADER)}<b>{esc(where)}</b>", esc(here.text), esc(along)]
 
 
 def speeches_blocks(speeches: list[SpeechRow]) -> list[str]:

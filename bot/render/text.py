@@ -121,7 +121,14 @@ def stats_text(stats: Stats) -> str:
             median=stats.median_ms,
         )
     ]
-    for title, rows in ((m.STATS_TOP, stats.top), (m.STATS_UNANSWERED, stats.unanswered)):
+    if stats.votes:
+        lines.append(m.STATS_VOTES.format(votes=stats.votes, share=stats.useless_share))
+    tables = (
+        (m.STATS_TOP, stats.top),
+        (m.STATS_UNANSWERED, stats.unanswered),
+        (m.STATS_USELESS, stats.useless),
+    )
+    for title, rows in tables:
         if rows:
             lines += ["", title]
             lines += [

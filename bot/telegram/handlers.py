@@ -132,10 +132,12 @@ async def on_more(update: Update, context: Context) -> None:
 
 
 async def on_full(update: Update, context: Context) -> None:
-    """查看全文: the paragraph in full with the one before and after."""
+    """查看全文: the paragraph in full, in a message of its own, with 上一段 / 下一段; and
+    those buttons, which show the paragraph before or after in that same message."""
     query = update.callback_query
     message = query.message if query and isinstance(query.message, Message) else None
-    match = keyboards.FULL_PATTERN.match(query.data or "") if query else None
+    data = query.data or "" if query else ""
+    match = keyboards.FULL_PATTERN.match(data) or keyboards.WALK_PATTERN.match(data)
     if not query or not message or not match:
         return
     text = context.bot_data.service.full_text(match[1], int(match[2]))
@@ -143,7 +145,41 @@ async def on_full(update: Update, context: Context) -> None:
         await query.answer(m.EXPIRED)
         return
     await query.answer()
-    await send_reply(message, Reply(html.full_text_messages(text)), context)
+    shown = html.full_text_messages(text)[0]
+    markup = keyboards.reading_keyboard(text)
+    if data.startswith(keyboards.WALK):
+        await query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup)
+    else:
+        await message.reply_html(shown, reply_markup=markup, do_quote=_in_group(message))
+
+
+async def on_vote(update: Update, context: Context) -> None:
+    """有用 / 没用: logged with the question for the admins' statistics."""
+    query = update.callback_query
+    match = keyboards.VOTE_PATTERN.match(query.data or "") if query else None
+    if not query or not match:
+        return
+    user = query.from_user.id if query.from_user else None
+    if context.bot_data.service.vote(int(match[1]), user, match[2] == "1"):
+        await query.answer(m.THANKS)
+    else:
+        await query.answer(m.EXPIRED)
+
+
+async def on_cite(update: Update, context: Context) -> None:
+    """引用格式: the paragraph's reference, ready to copy."""
+    query = update.callback_query
+    message = query.message if query and isinstance(query.message, Message) else None
+    match = keyboards.CITE_PATTERN.match(query.data or "") if query else None
+    if not query or not message or not match:
+        return
+    cited = context.bot_data.service.citation(match[1], int(match[2]))
+    if cited is None:
+        await query.answer(m.EXPIRED)
+        return
+    await query.answer()
+    text = f"{html.esc(m.CITATION)}\n<code>{html.esc(cited)}</code>"
+    await message.reply_html(text, do_quote=_in_group(message))
 
 
 async def on_stale_button(update: Update, context: Context) -> None:

@@ -43,6 +43,12 @@ class Ranking:
     # A fact asked for (a date, a number …) counts as given when one of this many best
     # passages holds one: an answer shows three.
     fact_depth: int = 3
+    # Results stop at the first passage covering less than this share of what the best
+    # one covers (or less than the related tier's least): 劳模精神 is not answered by
+    # paragraphs that hold only 精神.
+    relevant_share: float = 0.5
+    # Words in more than this share of the paragraphs are not bold in a quotation.
+    bold_share: float = 0.2
     tiers: TierRule = field(default_factory=TierRule)
 
 
@@ -56,6 +62,8 @@ class Ranked:
     phrase: str = ""
     phrase_count: int = 0
     evidence: Evidence | None = None
+    # How many of `order` are relevant, from the first (None: not known, no cut-off).
+    relevant: int | None = None
 
 
 class Judge:
@@ -168,12 +176,29 @@ class Judge:
             unknown_congress=self.unknown_congress(query),
             scoped=bool(query.reference.speech_ids),
         )
+        least = max(r.tiers.related_coverage, r.relevant_share * float(covered[best_first[0]]))
         return Ranked(
             np.concatenate([head[best_first], order[depth:]]),
             np.concatenate([scores[:depth][best_first], scores[depth:]]),
             r.tiers.decide(evidence),
             evidence=evidence,
+            relevant=_prefix(covered[best_first] >= least),
         )
+
+    def relevant_rest(self, query: Query, docs: np.ndarray) -> int:
+        """How many of the documents, from the first, cover enough of the question to be
+        shown after the ones holding it verbatim (see Ranking.relevant_share)."""
+        weights, *_ = self.word_weights(query)
+        related = {normalize(w): tuple(map(normalize, o)) for w, o in query.related.items()}
+        covered = np.array(
+            [
+                passage_coverage(
+                    weights, self.snapshot.flat_of(d), self.snapshot.context_text(d), related
+                )
+                for d in docs[: self.ranking.rerank_depth].tolist()
+            ]
+        )
+        return _prefix(covered >= self.ranking.relevant_share)
 
     def bigram_weights(self, query: Query) -> dict[str, float]:
         """The question's character bigrams (outside the words naming its speech), each
@@ -198,6 +223,11 @@ class Judge:
                 if np.isin(spoken, named).any() if named is not None else spoken.size:
                     return False
         return True
+
+
+def _prefix(ok: np.ndarray) -> int:
+    """The length of the run of True at the start."""
+    return int(ok.size if ok.all() else np.argmin(ok))
 
 
 # Parts of speech (jieba's tags) of words that name a place or an organisation. Its person

@@ -56,9 +56,28 @@ class Catalog:
                     names.append(org)
             entries.append(SpeechNames(speech_id, tuple(n for n in names if n), ordinal))
         self.entries = tuple(entries)
+        # Names to speeches, and speeches by their congress's number: a question is looked
+        # up in these by its own substrings, so an archive of thousands of speeches costs
+        # a question no more than the bundled eight.
+        self._by_name: dict[str, list[SpeechNames]] = {}
+        self._by_ordinal: dict[str, list[SpeechNames]] = {}
+        for e in self.entries:
+            for name in e.names:
+                self._by_name.setdefault(name, []).append(e)
+            self._by_ordinal.setdefault(e.ordinal, []).append(e)
+        self._longest = max((len(n) for n in self._by_name), default=0)
+
+    def _named(self, text: str) -> list[SpeechNames]:
+        """The speeches one of whose names stands in the text, in catalogue order."""
+        found: dict[str, SpeechNames] = {}
+        for start in range(len(text)):
+            for end in range(start + 2, min(len(text), start + self._longest) + 1):
+                for e in self._by_name.get(text[start:end], ()):
+                    found[e.speech_id] = e
+        return [e for e in self.entries if e.speech_id in found] if found else []
 
     def find(self, text: str) -> Reference:
-        by_name = [e for e in self.entries if any(n in text for n in e.names)]
+        by_name = self._named(text)
         ordinals = {a or b for a, b in _ORDINAL.findall(text)}
         if by_name:
             named = tuple(dict.fromkeys(n for e in by_name for n in e.names if n in text))
@@ -68,7 +87,7 @@ class Catalog:
                 return Reference(ids, named, unknown_congress=True, ordinals=tuple(ordinals))
             return Reference(tuple(e.speech_id for e in held), named)
         if ordinals and "工会" in text:
-            held = [e for e in self.entries if e.ordinal in ordinals]
+            held = [e for o in ordinals for e in self._by_ordinal.get(o, ())]
             if not held:
                 return Reference(unknown_congress=True, ordinals=tuple(ordinals))
             return Reference(tuple(e.speech_id for e in held))

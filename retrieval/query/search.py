@@ -60,7 +60,11 @@ class SearchEngine:
             return Answer(query=raw, confidence=NONE, hits=(), notice=NOT_CHINESE)
         ranked = self.rank(query, offset + k)
         shown = ranked.confidence != NONE
-        page = slice(offset, offset + k) if shown else slice(0)
+        # The first page is shown whole; the pages after it stop where relevance stops.
+        end = offset + k
+        if offset and ranked.relevant is not None:
+            end = min(end, ranked.relevant)
+        page = slice(offset, max(end, offset)) if shown else slice(0)
         hits = self._hits(query, ranked.order[page], ranked.scores[page], ranked.phrase, offset)
         closest = ""
         if not shown and ranked.order.size:
@@ -80,6 +84,7 @@ class SearchEngine:
             else "",
             closest=closest,
             closest_title=closest_title,
+            total=ranked.relevant or 0,
         )
 
     def find_phrase(self, text: str, k: int = 10, offset: int = 0) -> Answer:
@@ -112,17 +117,22 @@ class SearchEngine:
                     # Where the words were said is in the text; what they mean may not be.
                     sure = not query.has_question_words or query.asks_source
                     found = ANSWER if sure else RELATED
-                return Ranked(first, first_scores, found, phrase, int(containing.size))
+                count = int(containing.size)
+                return Ranked(first, first_scores, found, phrase, count, relevant=count)
         elif wanted:
             first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
             if first.size:
                 # A keyword found verbatim: those paragraphs first, then the rest by BM25.
                 rest, rest_scores = top(self.fields, terms, depth + len(first))
                 outside = ~np.isin(rest, first)
+                # Every holder is in `first` when fewer than asked for came back.
+                every = len(first) < depth
+                more = self.judge.relevant_rest(query, rest[outside]) if every else 0
                 return Ranked(
                     np.concatenate([first, rest[outside]]),
                     np.concatenate([first_scores, rest_scores[outside]]),
                     ANSWER,
+                    relevant=len(first) + more if every else None,
                 )
         want = max(depth, self.ranking.rerank_depth)
         order, scores = top(self.fields, terms, want, within=scope)
@@ -192,6 +202,8 @@ class SearchEngine:
             for t in query.terms
             if not any(t in name for name in named)
         }
+        # Bold only what tells: not words in a good share of all paragraphs (工会, 职工).
+        bold = frozenset(t for t in weights if snap.text.doc_freq(t) <= self.ranking.bold_share * n)
         needles = [normalize(p) for p in phrase.split("、")] if phrase else []
         hits = []
         for rank, (doc, score) in enumerate(
@@ -200,7 +212,7 @@ class SearchEngine:
             row = snap.row(doc)
             speech = snap.speeches[row.speech_id]
             phrase_spans = _phrase_spans(row.text, needles)
-            snippet, marks = make_snippet(row.text, weights, phrase_spans)
+            snippet, marks = make_snippet(row.text, weights, phrase_spans, bold)
             hits.append(
                 Hit(
                     rank=rank,

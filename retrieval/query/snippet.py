@@ -61,14 +61,19 @@ def best_window(
 
 
 def make_snippet(
-    text: str, weights: dict[str, float], phrase_spans: list[tuple[int, int]] | None = None
+    text: str,
+    weights: dict[str, float],
+    phrase_spans: list[tuple[int, int]] | None = None,
+    bold: frozenset[str] | None = None,
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """The snippet and the [start, end) offsets of the matched terms inside it."""
+    """The snippet and the [start, end) offsets of the matched terms inside it (of the
+    `bold` ones only, when given: the window is chosen by every term, the eye is led to the
+    telling ones)."""
     start, end = best_window(text, weights, phrase_spans)
     snippet = text[start:end].strip()
     shift = start + (len(text[start:end]) - len(text[start:end].lstrip()))
     marks = [(s - shift, e - shift) for s, e in (phrase_spans or []) if start <= s and e <= end]
-    for s, e in find_spans(snippet, weights):
+    for s, e in find_spans(snippet, weights if bold is None else bold):
         if all(e <= ms or s >= me for ms, me in marks):
             marks.append((s, e))
     marks = [(s, e) for s, e in marks if 0 <= s < e <= len(snippet)]

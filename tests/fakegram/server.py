@@ -273,6 +273,31 @@ class BotAPIServer:
             f"no message in chat {chat_id} matched",
         )
 
+    def edits_of(self, chat_id: int, message_id: int) -> list[dict]:
+        """The editMessageText calls for one message, in order."""
+        return [
+            c
+            for c in self.calls_of("editMessageText")
+            if int(c["chat_id"]) == chat_id and int(c["message_id"]) == message_id
+        ]
+
+    async def press_and_wait_edit(
+        self, message: dict, data: str, user: dict, timeout: float = 10
+    ) -> dict:
+        """Press a button under one of the bot's messages and wait for that message's next
+        edit; returns the message as stored after it."""
+        chat_id, message_id = message["chat"]["id"], message["message_id"]
+        before = len(self.edits_of(chat_id, message_id))
+        self.press_button(message, data, user)
+        await self.wait_until(
+            lambda: len(self.edits_of(chat_id, message_id)) > before, timeout, "an edit"
+        )
+        return self.stored(chat_id, message_id)
+
+    def stored(self, chat_id: int, message_id: int) -> dict:
+        """One of the bot's messages as it stands now (edits applied)."""
+        return next(s for s in self.messages(chat_id) if s["message_id"] == message_id)
+
     async def wait_until(
         self, condition: Callable[[], bool], timeout: float = 10, what: str = "condition"
     ) -> None:
