@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # A snapshot with more segments than this, or this share of dead documents, is rebuilt whole.
 MAX_SEGMENTS = 8
+# Bigram counts a snapshot remembers (see Snapshot.bigram_freq): a few MB at most.
+BIGRAM_FREQS_KEPT = 200_000
 DEAD_SHARE = 0.25
 
 
@@ -70,11 +72,13 @@ class Snapshot:
     params: BM25Params
     text: BM25 = field(init=False, repr=False)
     context: BM25 = field(init=False, repr=False)
+    _bigram_freqs: dict[str, int] = field(init=False, repr=False, compare=False)
     starts: np.ndarray = field(init=False, repr=False)
     context_starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "_bigram_freqs", {})
         starts = np.cumsum([0] + [len(s) for s in self.segments])
         runs = [s.context_starts[:-1] + o for s, o in zip(self.segments, starts, strict=False)]
         context_starts = np.concatenate([*runs, starts[-1:]]).astype(np.int64)
@@ -150,8 +154,14 @@ class Snapshot:
 
     def bigram_freq(self, bigram: str) -> int:
         """Paragraphs holding the bigram (a replaced file's dead ones counted too: a weight
-        needs no more)."""
-        return sum(s.phrases.bigram_freq(bigram) for s in self.segments)
+        needs no more). Remembered: a lookup in the mapped bigram list can touch pages the
+        kernel has put out, and questions repeat the same bigrams."""
+        known = self._bigram_freqs.get(bigram)
+        if known is None:
+            known = sum(s.phrases.bigram_freq(bigram) for s in self.segments)
+            if len(self._bigram_freqs) < BIGRAM_FREQS_KEPT:
+                self._bigram_freqs[bigram] = known
+        return known
 
     def holds(self, needle: str, docs: np.ndarray) -> np.ndarray:
         out = np.empty(len(docs), dtype=bool)

@@ -117,9 +117,7 @@ class Judge:
         ref = query.reference
         if not ref.speech_ids:
             return frozenset(map(normalize, ref.named))
-        ordinals = [
-            e.ordinal for e in self.lexicon.catalog.entries if e.speech_id in ref.speech_ids
-        ]
+        ordinals = {self.lexicon.catalog.ordinal(i) for i in ref.speech_ids}
         words = [*ref.named, *self.lexicon.cues.congress_words, "工会"]
         words += [form for o in ordinals if o for form in (f"第{o}次", f"{o}大")]
         return frozenset(map(normalize, words))

@@ -66,6 +66,11 @@ class Catalog:
                 self._by_name.setdefault(name, []).append(e)
             self._by_ordinal.setdefault(e.ordinal, []).append(e)
         self._longest = max((len(n) for n in self._by_name), default=0)
+        self._ordinal = {e.speech_id: e.ordinal for e in self.entries}
+
+    def ordinal(self, speech_id: str) -> str:
+        """The number of the speech's congress (十三 for 第十三次), or ""."""
+        return self._ordinal.get(speech_id, "")
 
     def _named(self, text: str) -> list[SpeechNames]:
         """The speeches one of whose names stands in the text, in catalogue order."""
