@@ -229,6 +229,13 @@ async def test_inline_mode_offers_quotable_passages(botapi: BotAPIServer) -> Non
     first = results[0]
     assert first["type"] == "article" and "讲话" in first["title"]
     assert "<blockquote>" in first["input_message_content"]["message_text"]
+    # Only relevant passages, never padded to ten: 劳模精神 offers those about 劳模.
+    query_id = botapi.inline_query(_user(botapi), "劳模精神")
+    params = await botapi.wait_for_call(
+        "answerInlineQuery", lambda p: str(p["inline_query_id"]) == query_id
+    )
+    offered = [r["input_message_content"]["message_text"] for r in params["results"]]
+    assert 1 <= len(offered) < 10 and all("劳模" in text for text in offered)
 
 
 async def test_flood_control_is_honoured_and_the_message_still_goes_out(

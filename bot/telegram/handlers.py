@@ -200,6 +200,8 @@ async def on_inline(update: Update, context: Context) -> None:
     asker = Asker(chat_type="inline", user_id=inline.from_user.id, k=INLINE_RESULTS)
     page = context.bot_data.service.ask(text, asker)
     related = m.RELATED_MARK if page.answer.confidence == RELATED else ""
+    # Only the relevant passages (answer.total, when known), never padded to ten.
+    hits = page.answer.hits[: page.answer.total or None]
     results = [
         InlineQueryResultArticle(
             id=f"{hit.speech_id}-{hit.paragraph}",
@@ -209,7 +211,7 @@ async def on_inline(update: Update, context: Context) -> None:
                 html.hit_block(hit, numbered=False), parse_mode=ParseMode.HTML
             ),
         )
-        for hit in page.answer.hits
+        for hit in hits
     ]
     button = None if results else _inline_button(m.INLINE_NOTHING)
     await inline.answer(results, cache_time=30, button=button)

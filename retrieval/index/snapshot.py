@@ -171,18 +171,14 @@ class Snapshot:
             out[mine] = seg.phrases.holds(needle, docs[mine] - int(self.starts[i]))
         return out
 
-    def holds_anywhere(self, needle: str) -> bool:
-        """Whether some live paragraph contains the needle (two characters or more): the
-        candidates are checked a growing run at a time, stopping at the first."""
+    def may_hold(self, needle: str) -> bool:
+        """Whether every pair of neighbouring characters of the needle (two characters or
+        more) stands somewhere in the paragraphs: true of anything they contain, and read
+        from the bigram counts alone, so it never reads postings from disk. Enough to tell
+        the words a corpus uses from those it does not; `containing` is exact."""
         if len(needle) < 2:
             return False
-        docs = self.candidates(needle)
-        start, size = 0, 64
-        while start < len(docs):
-            if self.holds(needle, docs[start : start + size]).any():
-                return True
-            start, size = start + size, size * 4
-        return False
+        return all(self.bigram_freq(needle[i : i + 2]) for i in range(len(needle) - 1))
 
     def containing(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the live documents whose comparison form contains the needle

@@ -162,4 +162,4 @@ def _related(
 
 def _held(word: str, lexicon: Lexicon) -> bool:
     """A word the index splits (地区生产总值) but the text holds."""
-    return len(word) >= 3 and lexicon.snapshot.holds_anywhere(normalize(word))
+    return len(word) >= 3 and lexicon.snapshot.may_hold(normalize(word))

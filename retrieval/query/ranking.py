@@ -101,7 +101,7 @@ class Judge:
             weight = self.ranking.weighting.weight(key, df, n, place=word in query.places)
             full += weight
             # A single character is in nearly every corpus; finding out costs a full scan.
-            if df or len(key) == 1 or word in query.related or self.snapshot.holds_anywhere(key):
+            if df or len(key) == 1 or word in query.related or self.snapshot.may_hold(key):
                 known += weight
                 used += 1
             else:
@@ -131,7 +131,7 @@ class Judge:
             for word, tag in query.tags.items()
             if names_something(word, tag)
             and not lex.known(word)
-            and not any(self.snapshot.holds_anywhere(form) for form in _written_forms(word))
+            and not any(self.snapshot.may_hold(form) for form in _written_forms(word))
             and not _made_of_known(word, self.tokenizer, lex)
         )
 
