@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from bot.render import html
 from bot.render import text as render
 from retrieval import Answer, Library, SourceError, evaluate, format_report, load_queries
 
@@ -48,7 +49,8 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     if not question:
         raise UsageError("empty question")
     answer = _library(config).search(question, k=args.k or config.top_k)
-    print(render.answer_text(answer))
+    # The answer exactly as the bot and `chat` show it, as plain text.
+    print("\n\n".join(html.to_plain(t) for t in html.pack(html.answer_blocks(answer))))
     return 0
 
 

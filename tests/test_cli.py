@@ -167,3 +167,13 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     err = search.stderr.read() if search.stderr else b""
     assert b"Traceback" not in err
     assert search.returncode == 141
+
+
+def test_ask_prints_the_answer_as_the_bot_sends_it(
+    config_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "ask", "工会工作的立身之本是什么？")
+    assert code == 0
+    # One format for the bot, `chat` and `ask`: the number inside the quotation marks.
+    assert out.startswith("为您找到以下内容：") and "「1. 为职工服务是工会的立身之本" in out
+    assert "\n—— 在清远市清新区工会第六次代表大会上的讲话" in out

@@ -49,17 +49,6 @@ def nothing_found(answer: Answer) -> list[str]:
     return lines
 
 
-def answer_text(answer: Answer) -> str:
-    if not answer.answered:
-        return "\n".join([*notes(answer), *nothing_found(answer)])
-    lines = [*notes(answer), header(answer), ""]
-    for hit in answer.hits:
-        lines.append(f"{hit.rank}. 「{hit.snippet}」")
-        lines.append(f"   —— {source_line(hit)}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
-
-
 def answer_line(answer: Answer) -> str:
     """One line per query, for batch runs read by people and by grep."""
     if not answer.answered:
