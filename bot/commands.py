@@ -4,12 +4,13 @@ last of them. Admin commands are Telegram's alone (bot/telegram/admin.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import messages as m
 from bot.render import html
-from bot.service import Asker, BotService, Page
+from bot.service import Asker, BotService, Page, SpeechText
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,20 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
+    """`page`: the answer whose buttons go under the last message; `reading`: the paragraph
+    read in full, whose 上一段 / 下一段 go there instead."""
+
     messages: list[str]
     page: Page | None = None
+    reading: SpeechText | None = None
+
+
+# /start's parameter from a deep link: read_<speech id>_<paragraph> opens that paragraph.
+READ_LINK = re.compile(r"^read_([0-9a-f]{1,32})_(\d{1,6})$")
+
+
+def read_link(speech_id: str, n: int) -> str:
+    return f"read_{speech_id}_{n}"
 
 
 Action = Callable[[BotService, Request], Reply]
@@ -51,6 +64,15 @@ def _help(service: BotService, request: Request) -> Reply:
     return _text(m.HELP.format(username=request.bot_username))
 
 
+def _start(service: BotService, request: Request) -> Reply:
+    """/start, and the deep link a group sends a reader along (a paragraph to read)."""
+    link = READ_LINK.match(request.args.strip())
+    text = service.full_text(link[1], int(link[2])) if link else None
+    if text is None:
+        return _help(service, request)
+    return Reply(html.full_text_messages(text), reading=text)
+
+
 def _speeches(service: BotService, request: Request) -> Reply:
     return Reply(html.speeches_messages(service.speeches()))
 
@@ -76,7 +98,7 @@ class Command:
 
 
 COMMANDS = (
-    Command("start", _help, listed=False),
+    Command("start", _start, listed=False),
     Command("ask", ask),
     Command("find", _find),
     Command("speeches", _speeches),

@@ -376,3 +376,24 @@ async def test_a_speech_is_found_by_its_place_and_shown_as_a_tree(botapi: BotAPI
     assert m.SPEECH_GIST in gist["text"] and "第13段　最后，预祝大会圆满成功！" in gist["text"]
     _, unknown = await _ask_private(botapi, "/speech 上海")
     assert unknown["text"] == m.UNKNOWN_SPEECH.format(id="上海")
+
+
+async def test_reading_from_a_group_goes_on_in_private(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100506)
+    user = _user(botapi)
+    asked = botapi.send_text(group, user, "@speech_test_bot 工会工作的立身之本是什么？")
+    answer = await botapi.wait_for_message(group["id"], _reply_to(asked))
+    in_group = len(botapi.messages(group["id"]))
+    botapi.press_button(answer, _buttons(answer)[m.FULL_TEXT], user)
+    call = await botapi.wait_for_call(
+        "answerCallbackQuery", lambda c: "start=read_" in (c.get("url") or "")
+    )
+    link = call["url"].split("start=")[1]
+    assert call["url"].startswith("https://t.me/speech_test_bot?start=read_")
+    assert len(botapi.messages(group["id"])) == in_group  # nothing posted in the group
+    # The deep link opens the private chat with /start and its parameter.
+    chat = botapi.private_chat(user)
+    botapi.send_text(chat, user, f"/start {link}")
+    shown = await botapi.wait_for_message(chat["id"], lambda s: m.FULL_TEXT_HEADER in s["text"])
+    assert "为职工服务是工会的立身之本" in shown["text"]
+    assert {m.PREVIOUS_PARAGRAPH, m.NEXT_PARAGRAPH, m.CITE} <= set(_buttons(shown))

@@ -15,6 +15,7 @@ from bot.telegram.app import RedactToken
 from retrieval.library import Library
 from retrieval.model import Answer, Hit
 from retrieval.query.search import SearchEngine
+from retrieval.query.snippet import sentences
 from tests.fakegram.html import parse_html
 from tests.fakegram.server import TOKEN
 
@@ -113,3 +114,9 @@ def test_token_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logger.info("HTTP Request: POST http://127.0.0.1/bot%s/getUpdates", TOKEN)
     assert TOKEN not in caplog.text and "<token>" in caplog.text
+
+
+def test_a_quotation_never_starts_or_ends_inside_quotation_marks() -> None:
+    text = "他说：“学习贯彻“4·28”重要讲话。要做到三点。”我们要落实。最后一句！"
+    cut = [text[s:e] for s, e in sentences(text)]
+    assert cut == ["他说：“学习贯彻“4·28”重要讲话。要做到三点。”", "我们要落实。", "最后一句！"]

@@ -63,7 +63,11 @@ async def send_reply(message: Message, reply: Reply, context: Context) -> None:
     sent = []
     for i, text in enumerate(reply.messages):
         last = i == len(reply.messages) - 1
-        markup = keyboards.answer_keyboard(reply.page) if last and reply.page else None
+        markup = None
+        if last and reply.page:
+            markup = keyboards.answer_keyboard(reply.page)
+        elif last and reply.reading:
+            markup = keyboards.reading_keyboard(reply.reading)
         sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
     if reply.page is not None:
         ids = [s.message_id for s in sent]
@@ -143,6 +147,11 @@ async def on_full(update: Update, context: Context) -> None:
     text = context.bot_data.service.full_text(match[1], int(match[2]))
     if text is None:
         await query.answer(m.EXPIRED)
+        return
+    if _in_group(message) and not data.startswith(keyboards.WALK):
+        # Reading a speech would flood the group: it goes on in a private chat.
+        link = commands.read_link(text.speech.id, text.focus)
+        await query.answer(url=f"https://t.me/{context.bot.username}?start={link}")
         return
     await query.answer()
     shown = html.full_text_messages(text)[0]

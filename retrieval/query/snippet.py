@@ -10,9 +10,25 @@ MIN_CHARS = 60
 MAX_CHARS = 200
 
 
+OPENING, CLOSING = "“「『（(", "”」』）)"
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Start and end offsets of each sentence, closing quotes kept with their sentence."""
-    return [(m.start(), m.end()) for m in SENTENCE_END.finditer(text) if m.group().strip()]
+    """Start and end offsets of each sentence, closing quotes kept with their sentence. A
+    sentence ending inside quotation marks or brackets runs on to where they close, so a
+    quotation never starts or ends in the middle of a quoted passage."""
+    out: list[tuple[int, int]] = []
+    depth = 0
+    for m in SENTENCE_END.finditer(text):
+        if not m.group().strip():
+            continue
+        if depth > 0 and out:
+            out[-1] = (out[-1][0], m.end())
+        else:
+            out.append((m.start(), m.end()))
+        part = m.group()
+        depth = max(depth + sum(map(part.count, OPENING)) - sum(map(part.count, CLOSING)), 0)
+    return out
 
 
 def find_spans(text: str, needles: Iterable[str]) -> list[tuple[int, int]]:
