@@ -98,6 +98,7 @@ STATS_USELESS = "最常被评为“没用”的问题："
 USEFUL = "有用"
 USELESS = "没用"
 THANKS = "谢谢您的评价！"
+TYPED_BUTTONS = "（按钮：{commands}）"
 STATS_UNANSWERED = "没有找到答案的问题："
 STATS_LINE = "{n}. {query}（{count}次）"
 SOURCE_REASONS = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import respond
+from bot.chat import TerminalChat
 from bot.cli import main
 from bot.config import Config
 from bot.render import html as tr
@@ -83,13 +83,29 @@ def test_plain_twin_reads_like_the_message(engine: SearchEngine) -> None:
 
 
 def test_chat_shows_what_the_bot_would_send(library: Library) -> None:
-    service = BotService(library, Config())
-    [reply] = respond(service, "工会工作的立身之本是什么？")
+    chat = TerminalChat(BotService(library, Config()))
+    reply, buttons = chat.respond("工会工作的立身之本是什么？")
     assert "为职工服务是工会的立身之本" in reply and "<b>" not in reply
-    assert respond(service, "/find 识大体，顾大局")[0].startswith(
-        "“识大体，顾大局”共出现在 3 个段落中"
-    )
-    assert "共 8 篇讲话" in respond(service, "/speeches")[0]
+    assert "/full 1" in buttons and "/useful" in buttons
+    assert chat.respond("/find 识大体，顾大局")[0].startswith("“识大体，顾大局”共出现在 3 个段落中")
+    assert "共 8 篇讲话" in chat.respond("/speeches")[0]
+    assert chat.respond("/nosuch")[0] == tr.m.UNKNOWN_COMMAND
+
+
+def test_chat_types_the_buttons(library: Library) -> None:
+    chat = TerminalChat(BotService(library, Config()))
+    first, buttons = chat.respond("“职工群众”")
+    assert "/more" in buttons and "/back" not in buttons
+    second, buttons = chat.respond("/more")
+    assert "第4–6条" in second and "/back" in buttons
+    again, _ = chat.respond("/back")
+    assert again == first
+    paragraph, buttons = chat.respond("/full 1")
+    assert tr.m.FULL_TEXT_HEADER in paragraph and "/next" in buttons
+    following, _ = chat.respond("/next")
+    assert following != paragraph and tr.m.FULL_TEXT_HEADER in following
+    assert chat.respond("/cite")[0].startswith(tr.m.CITATION)
+    assert chat.respond("/useless") == [tr.m.THANKS]
 
 
 @pytest.mark.parametrize(("token", "code"), [("", 2), ("not-a-token", 2)])
