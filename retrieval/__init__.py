@@ -5,6 +5,7 @@ rooms behind them — ingest/, store, index/, query/ — may change shape withou
 """
 
 from retrieval.evaluate import evaluate, format_report, load_queries
+from retrieval.ingest.clean import damaged_spans
 from retrieval.ingest.files import NameTaken, UnsupportedFile
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
 from retrieval.library import AddedFile, CorpusStats, Library, UnknownSpeech
@@ -43,6 +44,7 @@ __all__ = [
     "SpeechRow",
     "UnknownSpeech",
     "UnsupportedFile",
+    "damaged_spans",
     "evaluate",
     "format_report",
     "load_queries",

@@ -48,6 +48,8 @@ class Hit:
     text: str
     snippet: str
     highlights: tuple[tuple[int, int], ...] = ()
+    # Runs of the snippet that are encoding damage, not speech (shown as such, never quoted).
+    damage: tuple[tuple[int, int], ...] = ()
 
 
 # How sure an answer is: the passages answer the question; they may be related; nothing.

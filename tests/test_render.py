@@ -136,3 +136,10 @@ def test_a_quotation_never_starts_or_ends_inside_quotation_marks() -> None:
     text = "他说：“学习贯彻“4·28”重要讲话。要做到三点。”我们要落实。最后一句！"
     cut = [text[s:e] for s, e in sentences(text)]
     assert cut == ["他说：“学习贯彻“4·28”重要讲话。要做到三点。”", "我们要落实。", "最后一句！"]
+
+
+def test_garbled_text_is_marked_not_quoted(engine: SearchEngine) -> None:
+    answer = engine.search("“二次医”", k=1)
+    [message] = tr.pack(tr.answer_blocks(answer))
+    assert tr.m.DAMAGED in message and "⑿" not in message and "?！" not in message
+    assert "驿站" in message  # what is intact around the damage stays

@@ -12,7 +12,7 @@ import re
 from bot import messages as m
 from bot.render.text import header, notes, nothing_found, source_line
 from bot.service import NO_EARLIER_QUESTION, Page, SpeechText
-from retrieval import Answer, Hit, Outline, ParagraphRow, SpeechRow
+from retrieval import Answer, Hit, Outline, ParagraphRow, SpeechRow, damaged_spans
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -22,13 +22,21 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def highlighted(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
-    """The snippet escaped piece by piece, with the matched terms in bold."""
+def highlighted(
+    snippet: str,
+    spans: tuple[tuple[int, int], ...],
+    damage: tuple[tuple[int, int], ...] = (),
+) -> str:
+    """The snippet escaped piece by piece, the matched terms in bold, and encoding damage
+    shown as such (【原文此处有乱码】) rather than quoted as speech."""
+    marks = [(s, e, True) for s, e in damage]
+    marks += [(s, e, False) for s, e in spans if all(e <= ds or s >= de for ds, de in damage)]
     out, at = [], 0
-    for start, end in sorted(spans):
+    for start, end, damaged in sorted(marks):
         if start < at:
             continue
-        out += [esc(snippet[at:start]), "<b>", esc(snippet[start:end]), "</b>"]
+        shown = esc(m.DAMAGED) if damaged else f"<b>{esc(snippet[start:end])}</b>"
+        out += [esc(snippet[at:start]), shown]
         at = end
     out.append(esc(snippet[at:]))
     return "".join(out)
@@ -36,7 +44,7 @@ def highlighted(snippet: str, spans: tuple[tuple[int, int], ...]) -> str:
 
 def hit_block(hit: Hit, numbered: bool = True) -> str:
     number = f"{hit.rank}. " if numbered else ""
-    quote = highlighted(hit.snippet, hit.highlights)
+    quote = highlighted(hit.snippet, hit.highlights, hit.damage)
     return f"<blockquote>{number}{quote}</blockquote>\n—— {esc(source_line(hit))}"
 
 
@@ -94,7 +102,8 @@ def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) 
     here = next(p for p in paragraphs if p.n == n)
     where = m.SOURCE_SEP.join(part for part in (speech.title, here.heading) if part)
     along = m.READING_AT.format(n=n, count=len(paragraphs))
-    return [f"{esc(m.FULL_TEXT_HEADER)}<b>{esc(where)}</b>", esc(here.text), esc(along)]
+    body = highlighted(here.text, (), tuple(damaged_spans(here.text)) if here.damaged else ())
+    return [f"{esc(m.FULL_TEXT_HEADER)}<b>{esc(where)}</b>", body, esc(along)]
 
 
 def speeches_blocks(speeches: list[SpeechRow]) -> list[str]:

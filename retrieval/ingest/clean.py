@@ -119,6 +119,28 @@ def is_damaged(text: str) -> bool:
     return bool(DAMAGE.search(text))
 
 
+# Characters that only stand in damaged text here: circled numbers, a backtick, "?" or "@"
+# among Chinese characters. A garbled run is the damage marks with up to two characters
+# between them (薄⑿撵` in 医?！薄⑿撵`驿站), widened by the character the "?" replaced on
+# either side.
+_JUNK = re.compile(rf"[\u2460-\u24ff`]|[?？@][{_CJK}]?")
+_GAP = 2
+
+
+def damaged_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) runs of the text that are encoding damage, not speech."""
+    marks = sorted(
+        (m.start(), m.end()) for pattern in (DAMAGE, _JUNK) for m in pattern.finditer(text)
+    )
+    spans: list[tuple[int, int]] = []
+    for start, end in marks:
+        if spans and start <= spans[-1][1] + _GAP:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 def heading_style(heading: str) -> str:
     """Which numbering a heading uses (HEADING_STYLES), or ""."""
     return next((name for name, pattern in HEADING_STYLES if pattern.match(heading)), "")

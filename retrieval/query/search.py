@@ -11,6 +11,7 @@ from retrieval.index.arrays import present_sorted
 from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
 from retrieval.index.topk import best, combined_scores, top
+from retrieval.ingest.clean import damaged_spans
 from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
 from retrieval.query.analysis import Query, analyse
 from retrieval.query.lexicon import Lexicon
@@ -225,6 +226,7 @@ class SearchEngine:
                     text=row.text,
                     snippet=snippet,
                     highlights=marks,
+                    damage=tuple(damaged_spans(snippet)) if row.damaged else (),
                 )
             )
         return tuple(hits)
