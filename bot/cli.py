@@ -97,6 +97,8 @@ def cmd_speeches(config: Config, args: argparse.Namespace) -> int:
                     "title": s.title,
                     "event": s.event,
                     "place": s.place,
+                    "date": s.date,
+                    "speaker": s.speaker,
                     "paragraphs": s.paragraphs,
                     "source": s.source,
                 }
@@ -121,6 +123,8 @@ def cmd_show(config: Config, args: argparse.Namespace) -> int:
                 "title": speech.title,
                 "event": speech.event,
                 "place": speech.place,
+                "date": speech.date,
+                "speaker": speech.speaker,
                 "source": speech.source,
                 "paragraphs": [
                     {"n": p.n, "heading": p.heading, "text": p.text, "damaged": p.damaged}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot import messages as m
 from bot.render import html
 from bot.service import Asker, BotService, Page, SpeechText
+from retrieval import SpeechRow
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Reply:
     messages: list[str]
     page: Page | None = None
     reading: SpeechText | None = None
+    # A listing of speeches, each with a button that opens its outline.
+    speeches: tuple[SpeechRow, ...] = ()
 
 
 # /start's parameter from a deep link: read_<speech id>_<paragraph> opens that paragraph.
@@ -74,7 +77,8 @@ def _start(service: BotService, request: Request) -> Reply:
 
 
 def _speeches(service: BotService, request: Request) -> Reply:
-    return Reply(html.speeches_messages(service.speeches()))
+    speeches = service.speeches()
+    return Reply(html.speeches_messages(speeches), speeches=tuple(speeches))
 
 
 def _speech(service: BotService, request: Request) -> Reply:

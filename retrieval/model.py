@@ -34,6 +34,8 @@ class Speech:
     event: str = ""
     place: str = ""
     source_title: str = ""
+    date: str = ""
+    speaker: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,6 @@ class SpeechRow:
     source: str
     ordinal: int
     paragraphs: int
+    # Where the text gives them ("" where it does not).
+    date: str = ""
+    speaker: str = ""

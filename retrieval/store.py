@@ -17,6 +17,9 @@ from retrieval.model import Paragraph, ParagraphRow, SourceRecord, Speech, Speec
 SCHEMA_VERSION = "1"
 
 
+_SPEECH_COLUMNS = "id, title, event, place, source, ordinal, paragraphs, date, speaker"
+
+
 class Database(ABC):
     """One database file; a connection per thread, because reloads run off the event loop."""
 
@@ -75,10 +78,16 @@ class Store(Database):
                 "source": str,
                 "ordinal": int,
                 "paragraphs": int,
+                "date": str,
+                "speaker": str,
             },
             pk="id",
             if_not_exists=True,
         )
+        for column in ("date", "speaker"):
+            if column not in db.table("speeches").columns_dict:
+                # Stores from before dates and speakers were read: "" until re-read.
+                db.table("speeches").add_column(column, str, not_null_default="")
         db.table("paragraphs").create(
             {
                 "id": int,
@@ -117,6 +126,8 @@ class Store(Database):
                     "source_title": speech.source_title,
                     "event": speech.event,
                     "place": speech.place,
+                    "date": speech.date,
+                    "speaker": speech.speaker,
                     "source": speech.source,
                     "ordinal": speech.ordinal,
                     "paragraphs": len(speech.paragraphs),
@@ -138,17 +149,13 @@ class Store(Database):
         db.execute("delete from sources where path = ?", [path])
 
     def speeches(self) -> list[SpeechRow]:
-        rows = self.db.query(
-            "select id, title, event, place, source, ordinal, paragraphs from speeches "
-            "order by source, ordinal"
-        )
+        rows = self.db.query(f"select {_SPEECH_COLUMNS} from speeches order by source, ordinal")
         return [SpeechRow(**row) for row in rows]
 
     def speech(self, speech_id: str) -> SpeechRow | None:
         rows = list(
             self.db.query(
-                "select id, title, event, place, source, ordinal, paragraphs from speeches "
-                "where id = ?",
+                f"select {_SPEECH_COLUMNS} from speeches where id = ?",
                 [speech_id],
             )
         )

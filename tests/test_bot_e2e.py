@@ -397,3 +397,18 @@ async def test_reading_from_a_group_goes_on_in_private(botapi: BotAPIServer) -> 
     shown = await botapi.wait_for_message(chat["id"], lambda s: m.FULL_TEXT_HEADER in s["text"])
     assert "为职工服务是工会的立身之本" in shown["text"]
     assert {m.PREVIOUS_PARAGRAPH, m.NEXT_PARAGRAPH, m.CITE} <= set(_buttons(shown))
+
+
+async def test_the_speeches_can_be_browsed(botapi: BotAPIServer) -> None:
+    user, listing = await _ask_private(botapi, "/speeches")
+    assert "共 8 篇讲话" in listing["text"]
+    assert "地点：南昌市 · 日期：未注明 · 讲话人：未注明 · 22段" in listing["text"]
+    assert "地点：未注明" in listing["text"]  # 市教科文卫体工会: no place in the text
+    buttons = _buttons(listing)
+    assert len(buttons) == 8
+    botapi.press_button(listing, buttons[m.OPEN_OUTLINE.format(n=3)], user)
+    title = "在南昌市工会第十三次代表大会上的讲话"
+    outline = await botapi.wait_for_message(
+        listing["chat"]["id"], lambda s: s["text"].startswith(title)
+    )
+    assert m.SPEECH_OUTLINE in outline["text"]

@@ -10,8 +10,10 @@ from retrieval.ingest.clean import (
     clean_line,
     clean_speech,
     derive_title,
+    extract_date,
     extract_event,
     extract_place,
+    extract_speaker,
     is_damaged,
     is_furniture,
     normalize_punctuation,
@@ -205,3 +207,10 @@ def test_plain_speech_uses_first_line_as_title() -> None:
     speech = clean_speech(raw)
     assert speech.title == "在职工代表大会上的讲话"
     assert [p.text for p in speech.paragraphs] == ["同志们：", "为职工服务是工会的立身之本。"]
+
+
+def test_date_and_speaker_come_from_the_text_where_it_gives_them() -> None:
+    assert extract_speaker("王明同志在某市工会第一次代表大会上的讲话") == "王明"
+    assert extract_speaker("在南昌市工会第十三次代表大会上的讲话") == ""
+    assert extract_date(["某讲话", "（2015年7月6日）"]) == "2015年7月6日"
+    assert extract_date(["各位代表、同志们："]) == ""

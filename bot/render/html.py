@@ -109,9 +109,16 @@ def full_text_blocks(speech: SpeechRow, paragraphs: list[ParagraphRow], n: int) 
 def speeches_blocks(speeches: list[SpeechRow]) -> list[str]:
     if not speeches:
         return [esc(m.NO_SPEECHES)]
-    lines = [esc(m.SPEECHES_HEADER.format(count=len(speeches)))]
-    lines += [f"<code>{esc(s.id)}</code> {esc(s.title)}（{s.paragraphs}段）" for s in speeches]
-    return lines
+    blocks = [esc(m.SPEECHES_HEADER.format(count=len(speeches)))]
+    for i, s in enumerate(speeches, 1):
+        facts = m.SPEECH_FACTS.format(
+            place=s.place or m.NOT_GIVEN,
+            date=s.date or m.NOT_GIVEN,
+            speaker=s.speaker or m.NOT_GIVEN,
+            paragraphs=s.paragraphs,
+        )
+        blocks.append(f"{i}. <b>{esc(s.title)}</b>\n<code>{esc(s.id)}</code> {esc(facts)}")
+    return blocks
 
 
 def outline_blocks(outline: Outline) -> list[str]:

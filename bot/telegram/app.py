@@ -119,6 +119,7 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(h.on_full, pattern=keyboards.WALK_PATTERN))
     application.add_handler(CallbackQueryHandler(h.on_cite, pattern=keyboards.CITE_PATTERN))
     application.add_handler(CallbackQueryHandler(h.on_vote, pattern=keyboards.VOTE_PATTERN))
+    application.add_handler(CallbackQueryHandler(h.on_outline, pattern=keyboards.OUTLINE_PATTERN))
     application.add_handler(CallbackQueryHandler(h.on_stale_button))
     application.add_handler(InlineQueryHandler(h.on_inline))
     application.add_error_handler(h.on_error)

@@ -68,6 +68,8 @@ async def send_reply(message: Message, reply: Reply, context: Context) -> None:
             markup = keyboards.answer_keyboard(reply.page)
         elif last and reply.reading:
             markup = keyboards.reading_keyboard(reply.reading)
+        elif last and reply.speeches:
+            markup = keyboards.speeches_keyboard(reply.speeches)
         sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
     if reply.page is not None:
         ids = [s.message_id for s in sent]
@@ -160,6 +162,21 @@ async def on_full(update: Update, context: Context) -> None:
         await query.edit_message_text(shown, parse_mode=ParseMode.HTML, reply_markup=markup)
     else:
         await message.reply_html(shown, reply_markup=markup, do_quote=_in_group(message))
+
+
+async def on_outline(update: Update, context: Context) -> None:
+    """A speech's button in /speeches: its outline."""
+    query = update.callback_query
+    message = query.message if query and isinstance(query.message, Message) else None
+    match = keyboards.OUTLINE_PATTERN.match(query.data or "") if query else None
+    if not query or not message or not match:
+        return
+    outline = context.bot_data.service.outline(match[1])
+    if outline is None:
+        await query.answer(m.EXPIRED)
+        return
+    await query.answer()
+    await send_reply(message, Reply(html.outline_messages(outline)), context)
 
 
 async def on_vote(update: Update, context: Context) -> None:

@@ -14,17 +14,30 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import messages as m
 from bot.service import Page, SpeechText
+from retrieval import SpeechRow
 
 MORE = "m"
 FULL = "f"
 WALK = "w"
 CITE = "c"
 VOTE = "v"
+OUTLINE = "o"
 MORE_PATTERN = re.compile(rf"^{MORE}:(\d{{1,12}}):(\d{{1,6}})$")
 FULL_PATTERN = re.compile(rf"^{FULL}:([0-9a-f]{{1,32}}):(\d{{1,6}})$")
 WALK_PATTERN = re.compile(rf"^{WALK}:([0-9a-f]{{1,32}}):(\d{{1,6}})$")
+OUTLINE_PATTERN = re.compile(rf"^{OUTLINE}:([0-9a-f]{{1,32}})$")
 VOTE_PATTERN = re.compile(rf"^{VOTE}:(\d{{1,12}}):([01])$")
 CITE_PATTERN = re.compile(rf"^{CITE}:([0-9a-f]{{1,32}}):(\d{{1,6}})$")
+
+
+def speeches_keyboard(speeches: tuple[SpeechRow, ...]) -> InlineKeyboardMarkup | None:
+    """A button a speech, numbered as listed, opening its outline; four to a row."""
+    buttons = [
+        InlineKeyboardButton(m.OPEN_OUTLINE.format(n=i), callback_data=f"{OUTLINE}:{s.id}")
+        for i, s in enumerate(speeches, 1)
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def reading_keyboard(text: SpeechText) -> InlineKeyboardMarkup:

@@ -160,6 +160,25 @@ def split_heading(text: str) -> tuple[str, bool]:
     return first, standalone
 
 
+# The date a speech gives itself, in its title or its first lines: （2015年7月6日）.
+DATE = re.compile(r"(\d{4}年\d{1,2}月\d{1,2}日)")
+# Who gave it, where the title says: 张三同志在…上的讲话 / 张三：在…上的讲话.
+SPEAKER = re.compile(rf"^([{_CJK}]{{2,4}}?)(?:同志)?[：:]?\s*在.{{2,40}}上的(?:讲话|致辞)")
+
+
+def extract_date(lines: list[str]) -> str:
+    for line in lines:
+        match = DATE.search(line)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def extract_speaker(title: str) -> str:
+    match = SPEAKER.match(title)
+    return match.group(1) if match else ""
+
+
 def extract_event(paragraphs: list[str]) -> str:
     """The congress the speech was given at: the one opening or closing, not "…以来".
 
@@ -230,4 +249,6 @@ def clean_speech(raw: RawSpeech) -> Speech:
         event=event,
         place=extract_place(event),
         source_title=raw.title,
+        date=extract_date([title, *(p.text for p in paragraphs[:2])]),
+        speaker=extract_speaker(title),
     )
