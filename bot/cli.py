@@ -37,10 +37,12 @@ def _progress(done: int, total: int, name: str) -> None:
 def cmd_index(config: Config, args: argparse.Namespace) -> int:
     library = Library(config.corpus_dir, config.store_path)
     report = library.reload(progress=_progress)
+    damage = library.damage_report()
     if args.json:
-        _print_json(asdict(report))
+        _print_json(asdict(report) | {"damage": asdict(damage)})
     else:
         print(render.index_report_text(report))
+        print(render.damage_text(damage))
     return 0
 
 

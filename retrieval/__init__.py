@@ -8,7 +8,7 @@ from retrieval.evaluate import evaluate, format_report, load_queries
 from retrieval.ingest.clean import damaged_spans
 from retrieval.ingest.files import NameTaken, UnsupportedFile
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
-from retrieval.library import AddedFile, CorpusStats, Library, UnknownSpeech
+from retrieval.library import AddedFile, CorpusStats, DamageReport, Library, UnknownSpeech
 from retrieval.model import (
     ANSWER,
     NONE,
@@ -32,6 +32,7 @@ __all__ = [
     "AddedFile",
     "Answer",
     "CorpusStats",
+    "DamageReport",
     "Database",
     "Hit",
     "IndexReport",

@@ -12,7 +12,7 @@ import gc
 import logging
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.index import persist, phrases, pruning
@@ -20,12 +20,14 @@ from retrieval.index.bm25 import BM25Params
 from retrieval.index.build import build_snapshot, update_snapshot
 from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
+from retrieval.ingest.clean import damaged_spans
 from retrieval.ingest.files import check_file, free_name, safe_name, trashed, written
 from retrieval.ingest.sync import Progress, sync
 from retrieval.model import Answer, IndexReport, ParagraphRow, SpeechRow
 from retrieval.outline import Outline, citation, outline_of
 from retrieval.query.cues import load as load_cues
 from retrieval.query.ranking import Ranking
+from retrieval.query.restore import mends
 from retrieval.query.search import SearchEngine
 from retrieval.store import Store
 
@@ -67,6 +69,16 @@ class AddedFile:
     name: str
     report: IndexReport
     speeches: list[tuple[str, str]]
+
+
+# Damaged paragraphs a damage report reads at the most (each costs a phrase look-up or two).
+DAMAGE_REPORT_LIMIT = 1_000
+
+
+@dataclass
+class DamageReport:
+    mended: list[tuple[str, int, str, str]] = field(default_factory=list)
+    marked: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,22 @@ class Library:
         if outline is None or not any(p.n == n for p in outline.paragraphs):
             return None
         return citation(outline, n)
+
+    def damage_report(self, limit: int = DAMAGE_REPORT_LIMIT) -> DamageReport:
+        """The garbled runs of the corpus's damaged paragraphs (the first `limit` of them):
+        those the rest of the corpus mends, as (speech id, paragraph, garbled, mended), and
+        those still marked, as (speech id, paragraph, garbled)."""
+        snapshot = self.load().snapshot
+        report = DamageReport()
+        for p in self.store.damaged_paragraphs(limit):
+            fixed = {(f.start, f.end): f.text for f in mends(snapshot, p.text)}
+            for start, end in damaged_spans(p.text):
+                garbled = p.text[start:end]
+                if (start, end) in fixed:
+                    report.mended.append((p.speech_id, p.n, garbled, fixed[(start, end)]))
+                else:
+                    report.marked.append((p.speech_id, p.n, garbled))
+        return report
 
     def stats(self) -> CorpusStats:
         speeches, paragraphs, damaged = self.store.counts()

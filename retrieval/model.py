@@ -50,8 +50,10 @@ class Hit:
     text: str
     snippet: str
     highlights: tuple[tuple[int, int], ...] = ()
-    # Runs of the snippet that are encoding damage, not speech (shown as such, never quoted).
+    # Runs of the snippet that are encoding damage, not speech (shown as such, never quoted),
+    # and those the rest of the corpus mends: (start, end, the clean text).
     damage: tuple[tuple[int, int], ...] = ()
+    mended: tuple[tuple[int, int, str], ...] = ()
 
 
 # How sure an answer is: the passages answer the question; they may be related; nothing.

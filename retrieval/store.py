@@ -218,6 +218,14 @@ class Store(Database):
         )
         return row["s"], row["p"], row["d"]
 
+    def damaged_paragraphs(self, limit: int) -> list[ParagraphRow]:
+        rows = self.db.query(
+            "select id as rowid, speech_id, n, heading, text, damaged from paragraphs "
+            "where damaged order by id limit ?",
+            [limit],
+        )
+        return [_row(r) for r in rows]
+
     # token cache -----------------------------------------------------------
 
     def cached_tokens(self, keys: list[str]) -> dict[str, str]:

@@ -143,3 +143,20 @@ def test_garbled_text_is_marked_not_quoted(engine: SearchEngine) -> None:
     [message] = tr.pack(tr.answer_blocks(answer))
     assert tr.m.DAMAGED in message and "⑿" not in message and "?！" not in message
     assert "驿站" in message  # what is intact around the damage stays
+
+
+def test_damage_the_corpus_spells_cleanly_elsewhere_is_mended(tmp_path: Path) -> None:
+    docs = tmp_path / "corpus"
+    docs.mkdir()
+    clean = "在甲市工会第一次代表大会上的讲话\n\n全市涌现出一批全国五一劳动奖章获得者和先进集体。\n"
+    garbled = (
+        "在乙市工会第二次代表大会上的讲话\n\n全区涌现全国五一劳动奖芦@得者、2个全国工人先锋号。\n"
+    )
+    (docs / "a.txt").write_text(clean, encoding="utf-8")
+    (docs / "b.txt").write_text(garbled, encoding="utf-8")
+    library = Library.open(docs, tmp_path / "s.db")
+    report = library.damage_report()
+    assert [(garbled, text) for _, _, garbled, text in report.mended] == [("芦@得", "章获得")]
+    answer = library.search("“工人先锋号”", k=1)
+    [message] = tr.pack(tr.answer_blocks(answer))
+    assert "劳动奖章获得者" in message and "@" not in message and tr.m.DAMAGED not in message

@@ -26,16 +26,22 @@ def highlighted(
     snippet: str,
     spans: tuple[tuple[int, int], ...],
     damage: tuple[tuple[int, int], ...] = (),
+    mended: tuple[tuple[int, int, str], ...] = (),
 ) -> str:
-    """The snippet escaped piece by piece, the matched terms in bold, and encoding damage
-    shown as such (【原文此处有乱码】) rather than quoted as speech."""
-    marks = [(s, e, True) for s, e in damage]
-    marks += [(s, e, False) for s, e in spans if all(e <= ds or s >= de for ds, de in damage)]
+    """The snippet escaped piece by piece, the matched terms in bold, encoding damage shown
+    as such (【原文此处有乱码】) rather than quoted as speech, and damage the corpus mends
+    written as mended."""
+    replaced = [(s, e, esc(m.DAMAGED)) for s, e in damage]
+    replaced += [(s, e, esc(text)) for s, e, text in mended]
+    marks = replaced + [
+        (s, e, f"<b>{esc(snippet[s:e])}</b>")
+        for s, e in spans
+        if all(e <= rs or s >= re_ for rs, re_, _ in replaced)
+    ]
     out, at = [], 0
-    for start, end, damaged in sorted(marks):
+    for start, end, shown in sorted(marks):
         if start < at:
             continue
-        shown = esc(m.DAMAGED) if damaged else f"<b>{esc(snippet[start:end])}</b>"
         out += [esc(snippet[at:start]), shown]
         at = end
     out.append(esc(snippet[at:]))
@@ -44,7 +50,7 @@ def highlighted(
 
 def hit_block(hit: Hit, numbered: bool = True) -> str:
     number = f"{hit.rank}. " if numbered else ""
-    quote = highlighted(hit.snippet, hit.highlights, hit.damage)
+    quote = highlighted(hit.snippet, hit.highlights, hit.damage, hit.mended)
     return f"<blockquote>{number}{quote}</blockquote>\n—— {esc(source_line(hit))}"
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from bot import messages as m
 from bot.stats import Stats
-from retrieval import NOT_CHINESE, RELATED, Answer, Hit, IndexReport, ParagraphRow, SpeechRow
+from retrieval import (
+    NOT_CHINESE,
+    RELATED,
+    Answer,
+    DamageReport,
+    Hit,
+    IndexReport,
+    ParagraphRow,
+    SpeechRow,
+)
 
 
 def source_line(hit: Hit) -> str:
@@ -97,6 +106,16 @@ def index_report_text(report: IndexReport) -> str:
     if report.warnings:
         lines.append(m.WARNINGS)
         lines += [f"- {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def damage_text(report: DamageReport) -> str:
+    """What cleaning found garbled: mended from the rest of the corpus, or still marked."""
+    lines = [m.DAMAGE_SUMMARY.format(mended=len(report.mended), marked=len(report.marked))]
+    lines += [
+        m.DAMAGE_MENDED.format(id=sid, n=n, garbled=garbled, text=text)
+        for sid, n, garbled, text in report.mended
+    ]
     return "\n".join(lines)
 
 

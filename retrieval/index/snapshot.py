@@ -114,6 +114,11 @@ class Snapshot:
             damaged=bool(c["damaged"][at]),
         )
 
+    def damaged(self, doc: int) -> bool:
+        """Whether cleaning flagged the paragraph as damaged (read without its text)."""
+        seg, at = self._locate(doc)
+        return bool(seg.columns["damaged"][at])
+
     def flat_of(self, doc: int) -> str:
         """The paragraph in the comparison form of query.normalize, from the phrase index
         (kept in memory, where the texts are read from disk)."""

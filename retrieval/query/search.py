@@ -16,6 +16,7 @@ from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
 from retrieval.query.analysis import Query, analyse
 from retrieval.query.lexicon import Lexicon
 from retrieval.query.ranking import Judge, Ranked, Ranking
+from retrieval.query.restore import mends
 from retrieval.query.snippet import find_spans, make_snippet
 from retrieval.text import WORD_CHAR, normalize
 
@@ -214,6 +215,9 @@ class SearchEngine:
             speech = snap.speeches[row.speech_id]
             phrase_spans = _phrase_spans(row.text, needles)
             snippet, marks = make_snippet(row.text, weights, phrase_spans, bold)
+            spans = damaged_spans(snippet) if row.damaged else []
+            fixes = mends(snap, snippet) if spans else []
+            mended_at = {(m.start, m.end) for m in fixes}
             hits.append(
                 Hit(
                     rank=rank,
@@ -226,7 +230,8 @@ class SearchEngine:
                     text=row.text,
                     snippet=snippet,
                     highlights=marks,
-                    damage=tuple(damaged_spans(snippet)) if row.damaged else (),
+                    damage=tuple(s for s in spans if s not in mended_at),
+                    mended=tuple((m.start, m.end, m.text) for m in fixes),
                 )
             )
         return tuple(hits)
