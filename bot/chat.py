@@ -70,6 +70,10 @@ class TerminalChat:
                 return Reply([html.esc(m.NO_MORE)])
             text = self.service.full_text(reading.speech.id, numbers[at])
             return Reply(html.full_text_messages(text), reading=text) if text else None
+        if name == "/cite" and page is not None and args.isdigit():
+            hit = next((h for h in page.answer.hits if h.rank == int(args)), None)
+            cited = self.service.citation(hit.speech_id, hit.paragraph) if hit else None
+            return Reply([f"{html.esc(m.CITATION)}\n{html.esc(cited)}"]) if cited else None
         if name == "/cite" and reading is not None:
             cited = self.service.citation(reading.speech.id, reading.focus)
             return Reply([f"{html.esc(m.CITATION)}\n{html.esc(cited or '')}"])
@@ -84,6 +88,7 @@ class TerminalChat:
         if reply.page is not None and reply.page.answer.hits:
             page = reply.page
             typed += [f"/full {h.rank}" for h in page.answer.hits]
+            typed += [f"/cite {h.rank}" for h in page.answer.hits]
             typed += ["/back"] if page.offset > 0 else []
             typed += ["/more"] if page.more else []
             typed += ["/useful", "/useless"] if page.log_id else []

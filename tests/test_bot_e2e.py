@@ -132,6 +132,12 @@ async def test_a_citation_is_ready_to_paste(botapi: BotAPIServer) -> None:
     botapi.press_button(shown, _buttons(shown)[m.CITE], user)
     cited = await botapi.wait_for_message(chat, lambda s: s["text"].startswith(m.CITATION))
     assert "《在滨州市工会第五次代表大会上的讲话》第三部分，第7段" in cited["text"]
+    # Straight from the answer too.
+    botapi.press_button(reply, _buttons(reply)[f"{m.CITE_SHORT} 1"], user)
+    again = await botapi.wait_for_message(
+        chat, lambda s: s["message_id"] > cited["message_id"] and m.CITATION in s["text"]
+    )
+    assert again["text"] == cited["text"]
 
 
 async def test_paging_counts_and_goes_back(botapi: BotAPIServer) -> None:

@@ -29,7 +29,7 @@ def test_corpus_and_user_text_is_escaped() -> None:
     block = tr.hit_block(_hit("职工<script>&“娘家人”", ((7, 10),)))
     text, entities = parse_html(block)
     assert "<script>" in text and "在<测试>市工会上的讲话" in text and "一、<b>" in text
-    assert {e["type"] for e in entities} == {"blockquote", "bold"}
+    assert {e["type"] for e in entities} == {"blockquote", "bold", "italic"}
 
 
 def test_highlights_are_bold_on_real_passages(engine: SearchEngine) -> None:

@@ -51,7 +51,7 @@ def highlighted(
 def hit_block(hit: Hit, numbered: bool = True) -> str:
     number = f"{hit.rank}. " if numbered else ""
     quote = highlighted(hit.snippet, hit.highlights, hit.damage, hit.mended)
-    return f"<blockquote>{number}{quote}</blockquote>\n—— {esc(source_line(hit))}"
+    return f"<blockquote>{number}{quote}</blockquote>\n<i>—— {esc(source_line(hit))}</i>"
 
 
 def answer_blocks(answer: Answer) -> list[str]:

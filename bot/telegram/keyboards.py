@@ -69,6 +69,15 @@ def answer_keyboard(page: Page) -> InlineKeyboardMarkup | None:
         for hit in answer.hits
     ]
     rows.append(full)
+    rows.append(
+        [
+            InlineKeyboardButton(
+                f"{m.CITE_SHORT} {hit.rank}" if len(answer.hits) > 1 else m.CITE,
+                callback_data=f"{CITE}:{hit.speech_id}:{hit.paragraph}",
+            )
+            for hit in answer.hits
+        ]
+    )
     paging = []
     if page.offset > 0:
         back = max(page.offset - page.size, 0)

@@ -16,7 +16,7 @@ from retrieval.model import ANSWER, NONE, NOT_CHINESE, RELATED, Answer, Hit
 from retrieval.query.analysis import Query, analyse
 from retrieval.query.lexicon import Lexicon
 from retrieval.query.ranking import Judge, Ranked, Ranking
-from retrieval.query.restore import mends
+from retrieval.query.restore import Mend, mends
 from retrieval.query.snippet import find_spans, make_snippet
 from retrieval.text import WORD_CHAR, normalize
 
@@ -29,6 +29,7 @@ class SearchEngine:
         self.tokenizer = tokenizer
         self.ranking = ranking or Ranking()
         self.fields = snapshot.fields(self.ranking.context_weight)
+        self._mends: dict[int, list[Mend]] = {}
 
     @cached_property
     def lexicon(self) -> Lexicon:
@@ -191,6 +192,27 @@ class SearchEngine:
     def _rerank(self, query: Query, order: np.ndarray, scores: np.ndarray) -> Ranked:
         return self.judge.rerank(query, order, scores)
 
+    def _damage(
+        self, doc: int, text: str, snippet: str
+    ) -> tuple[list[tuple[int, int]], list[Mend]]:
+        """The snippet's garbled runs, and those the corpus mends, in snippet offsets. The
+        mends of a paragraph are worked out once per snapshot: they need phrase look-ups."""
+        known = self._mends.get(doc)
+        if known is None:
+            known = mends(self.snapshot, text)
+            if len(self._mends) < MENDS_KEPT:
+                self._mends[doc] = known
+        at = text.find(snippet)
+        inside = [
+            (s - at, e - at) for s, e in damaged_spans(text) if at <= s and e <= at + len(snippet)
+        ]
+        fixed = [
+            Mend(m.start - at, m.end - at, m.text)
+            for m in known
+            if (m.start - at, m.end - at) in inside
+        ]
+        return inside, fixed
+
     def _hits(
         self, query: Query, docs: np.ndarray, scores: np.ndarray, phrase: str, offset: int
     ) -> tuple[Hit, ...]:
@@ -215,8 +237,7 @@ class SearchEngine:
             speech = snap.speeches[row.speech_id]
             phrase_spans = _phrase_spans(row.text, needles)
             snippet, marks = make_snippet(row.text, weights, phrase_spans, bold)
-            spans = damaged_spans(snippet) if row.damaged else []
-            fixes = mends(snap, snippet) if spans else []
+            spans, fixes = self._damage(doc, row.text, snippet) if row.damaged else ([], [])
             mended_at = {(m.start, m.end) for m in fixes}
             hits.append(
                 Hit(
@@ -237,6 +258,8 @@ class SearchEngine:
         return tuple(hits)
 
 
+# Damaged paragraphs whose mends an engine remembers (a few bytes each).
+MENDS_KEPT = 100_000
 # A reply naming this many words of its own (not a speech's name) is a question of its own.
 STANDALONE_WORDS = 2
 
