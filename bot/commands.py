@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot import messages as m
 from bot.render import html
 from bot.service import Asker, BotService, Page, SpeechText
-from retrieval import SpeechRow
+from retrieval import Outline, SpeechRow
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Reply:
     reading: SpeechText | None = None
     # A listing of speeches, each with a button that opens its outline.
     speeches: tuple[SpeechRow, ...] = ()
+    # An outline, with a button a top-level section that opens its first paragraph.
+    outline: Outline | None = None
 
 
 # /start's parameter from a deep link: read_<speech id>_<paragraph> opens that paragraph.
@@ -89,7 +91,7 @@ def _speech(service: BotService, request: Request) -> Reply:
     outline = service.outline(wanted)
     if outline is None:
         return _text(m.UNKNOWN_SPEECH.format(id=wanted[:40]))
-    return Reply(html.outline_messages(outline))
+    return Reply(html.outline_messages(outline), outline=outline)
 
 
 @dataclass(frozen=True)

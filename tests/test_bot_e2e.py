@@ -418,3 +418,20 @@ async def test_the_speeches_can_be_browsed(botapi: BotAPIServer) -> None:
         listing["chat"]["id"], lambda s: s["text"].startswith(title)
     )
     assert m.SPEECH_OUTLINE in outline["text"]
+
+
+async def test_a_damaged_paragraph_is_shown_marked(botapi: BotAPIServer) -> None:
+    _, reply = await _ask_private(botapi, "“驿站”")
+    assert f"二次医{m.DAMAGED}驿站" in reply["text"]
+    assert "⑿" not in reply["text"] and "?！" not in reply["text"]
+
+
+async def test_an_outline_opens_its_sections(botapi: BotAPIServer) -> None:
+    user, outline = await _ask_private(botapi, "/speech 靖江")
+    sections = _buttons(outline)
+    assert list(sections) == [m.OPEN_SECTION.format(n=i) for i in (1, 2, 3)]
+    botapi.press_button(outline, sections[m.OPEN_SECTION.format(n=2)], user)
+    shown = await botapi.wait_for_message(
+        outline["chat"]["id"], lambda s: m.FULL_TEXT_HEADER in s["text"] and "第6段" in s["text"]
+    )
+    assert "二、各级工会组织要当好" in shown["text"]

@@ -70,6 +70,8 @@ async def send_reply(message: Message, reply: Reply, context: Context) -> None:
             markup = keyboards.reading_keyboard(reply.reading)
         elif last and reply.speeches:
             markup = keyboards.speeches_keyboard(reply.speeches)
+        elif last and reply.outline:
+            markup = keyboards.outline_keyboard(reply.outline)
         sent.append(await message.reply_html(text, reply_markup=markup, do_quote=quote))
     if reply.page is not None:
         ids = [s.message_id for s in sent]
@@ -176,7 +178,7 @@ async def on_outline(update: Update, context: Context) -> None:
         await query.answer(m.EXPIRED)
         return
     await query.answer()
-    await send_reply(message, Reply(html.outline_messages(outline)), context)
+    await send_reply(message, Reply(html.outline_messages(outline), outline=outline), context)
 
 
 async def on_vote(update: Update, context: Context) -> None:

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import messages as m
 from bot.service import Page, SpeechText
-from retrieval import SpeechRow
+from retrieval import Outline, SpeechRow
 
 MORE = "m"
 FULL = "f"
@@ -35,6 +35,19 @@ def speeches_keyboard(speeches: tuple[SpeechRow, ...]) -> InlineKeyboardMarkup |
     buttons = [
         InlineKeyboardButton(m.OPEN_OUTLINE.format(n=i), callback_data=f"{OUTLINE}:{s.id}")
         for i, s in enumerate(speeches, 1)
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def outline_keyboard(outline: Outline) -> InlineKeyboardMarkup | None:
+    """A button a top-level section (一、二、…), opening its first paragraph to read on."""
+    tops = [s for s in outline.sections if s.level == 1]
+    buttons = [
+        InlineKeyboardButton(
+            m.OPEN_SECTION.format(n=i), callback_data=f"{FULL}:{outline.speech.id}:{s.first}"
+        )
+        for i, s in enumerate(tops, 1)
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     return InlineKeyboardMarkup(rows) if rows else None

@@ -203,13 +203,15 @@ class SearchEngine:
             if len(self._mends) < MENDS_KEPT:
                 self._mends[doc] = known
         at = text.find(snippet)
+        end = at + len(snippet)
+        # A run cut by the snippet's edge is marked as far as the snippet holds it.
         inside = [
-            (s - at, e - at) for s, e in damaged_spans(text) if at <= s and e <= at + len(snippet)
+            (max(s, at) - at, min(e, end) - at)
+            for s, e in damaged_spans(text)
+            if s < end and e > at
         ]
         fixed = [
-            Mend(m.start - at, m.end - at, m.text)
-            for m in known
-            if (m.start - at, m.end - at) in inside
+            Mend(m.start - at, m.end - at, m.text) for m in known if at <= m.start < m.end <= end
         ]
         return inside, fixed
 
