@@ -15,7 +15,7 @@ from bot.telegram.app import RedactToken
 from retrieval.library import Library
 from retrieval.model import Answer, Hit
 from retrieval.query.search import SearchEngine
-from retrieval.query.snippet import sentences
+from retrieval.query.snippet import best_window, sentences
 from tests.fakegram.html import parse_html
 from tests.fakegram.server import TOKEN
 
@@ -160,3 +160,10 @@ def test_damage_the_corpus_spells_cleanly_elsewhere_is_mended(tmp_path: Path) ->
     answer = library.search("“工人先锋号”", k=1)
     [message] = tr.pack(tr.answer_blocks(answer))
     assert "劳动奖章获得者" in message and "@" not in message and tr.m.DAMAGED not in message
+
+
+def test_a_long_sentence_is_not_cut_inside_quotation_marks() -> None:
+    text = "要" + "努力工作" * 40 + "，做到“" + "又好又快" * 20 + "”。"
+    start, end = best_window(text, {"努力": 1.0})
+    quoted = text[start:end]
+    assert quoted.count("“") == quoted.count("”") and len(quoted) <= 200

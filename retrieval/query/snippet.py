@@ -73,7 +73,23 @@ def best_window(
     start, end = best
     if end - start > MAX_CHARS:
         end = start + MAX_CHARS
+        cut = _cut(text, start, end)
+        # The phrase asked for stays inside, cut or not.
+        if not any(start <= s < end and e > cut for s, e in phrase_spans or []):
+            end = cut
     return start, end
+
+
+def _cut(text: str, start: int, end: int) -> int:
+    """Where to cut a sentence too long to quote whole: not inside quotation marks (before
+    the last one still open), unless that would leave too little to quote."""
+    depth, opened = 0, -1
+    for i in range(start, end):
+        if text[i] in OPENING:
+            depth, opened = depth + 1, i if depth == 0 else opened
+        elif text[i] in CLOSING and depth:
+            depth -= 1
+    return opened if depth and opened - start >= MIN_CHARS else end
 
 
 def make_snippet(
