@@ -435,3 +435,33 @@ async def test_an_outline_opens_its_sections(botapi: BotAPIServer) -> None:
         outline["chat"]["id"], lambda s: m.FULL_TEXT_HEADER in s["text"] and "第6段" in s["text"]
     )
     assert "二、各级工会组织要当好" in shown["text"]
+
+
+async def test_every_group_reply_is_one_message(botapi: BotAPIServer) -> None:
+    group = botapi.group_chat(-100507)
+    for text in (
+        "/speeches",
+        "/speech 南昌十三大",
+        "/ask 工会怎么帮扶困难职工",
+        "/find 工会",
+        "@speech_test_bot 南昌市工会十三大讲了哪几点意见",
+    ):
+        asked = botapi.send_text(group, _user(botapi), text)
+        assert asked is not None
+        await botapi.wait_for_message(group["id"], _reply_to(asked))
+        replies = [s for s in botapi.messages(group["id"]) if _reply_to(asked)(s)]
+        assert len(replies) == 1 and len(replies[0]["text"]) <= 4096, text
+
+
+async def test_bold_guides_the_eye_and_unknown_commands_point_to_help(
+    botapi: BotAPIServer,
+) -> None:
+    _, reply = await _ask_private(botapi, "工会工作的立身之本是什么？")
+    bold = [
+        reply["text"][e["offset"] : e["offset"] + e["length"]]
+        for e in reply["entities"]
+        if e["type"] == "bold"
+    ]
+    assert "立身之本" in bold and "工会" not in bold and "工作" not in bold
+    _, unknown = await _ask_private(botapi, "/nosuchcommand")
+    assert unknown["text"] == m.UNKNOWN_COMMAND

@@ -177,3 +177,23 @@ def test_ask_prints_the_answer_as_the_bot_sends_it(
     # One format for the bot, `chat` and `ask`: the number inside the quotation marks.
     assert out.startswith("为您找到以下内容：") and "「1. 为职工服务是工会的立身之本" in out
     assert "\n—— 在清远市清新区工会第六次代表大会上的讲话" in out
+
+
+def test_speeches_and_show_carry_date_and_speaker(
+    config_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "speeches", "--json")
+    first = json.loads(out)[0]
+    assert code == 0 and first["date"] == "" and first["speaker"] == ""
+    code, out, _ = _run(capsys, "--config", config_file, "show", "--json", first["id"])
+    shown = json.loads(out)
+    assert {"date", "speaker"} <= set(shown)
+
+
+def test_index_reports_the_encoding_damage(
+    config_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--config", config_file, "index", "--json")
+    damage = json.loads(out)["damage"]
+    assert code == 0 and damage["mended"] == [] and len(damage["marked"]) == 7
+    assert ["b7a2db95", 3, "芦@得"] in damage["marked"]
