@@ -185,6 +185,17 @@ class Snapshot:
             return False
         return all(self.bigram_freq(needle[i : i + 2]) for i in range(len(needle) - 1))
 
+    def first_holding(self, needle: str, docs: np.ndarray, count: int) -> np.ndarray:
+        """The first `count` of the (sorted) documents that hold the needle, checked a
+        growing run at a time rather than all at once."""
+        found: list[np.ndarray] = []
+        start, size = 0, max(count, 64)
+        while start < len(docs) and sum(map(len, found)) < count:
+            run = docs[start : start + size]
+            found.append(run[self.holds(needle, run)])
+            start, size = start + size, size * 4
+        return np.concatenate(found)[:count] if found else docs[:0]
+
     def containing(self, needle: str, narrowing_ratio: float = NARROWING_RATIO) -> np.ndarray:
         """Sorted ids of the live documents whose comparison form contains the needle
         (`narrowing_ratio`: see PhraseIndex.candidates)."""

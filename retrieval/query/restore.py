@@ -41,7 +41,8 @@ def mends(snapshot: Snapshot, text: str) -> list[Mend]:
         before, after = normalize(left), normalize(right)
         between = re.compile(re.escape(before) + rf"(.{{1,{LONGEST}}}?)" + re.escape(after))
         seen: set[str] = set()
-        for doc in snapshot.containing(before)[:READ_AT_MOST].tolist():
+        holders = snapshot.first_holding(before, snapshot.candidates(before), READ_AT_MOST)
+        for doc in holders.tolist():
             if snapshot.damaged(doc):
                 continue
             seen.update(m.group(1) for m in between.finditer(snapshot.flat_of(doc)))

@@ -175,7 +175,7 @@ class SearchEngine:
         # Every match is in `docs`; the others all score alike (see _best_of), so only the
         # first of them that hold the needle could get in.
         others = superset[~present_sorted(superset, np.sort(docs))]
-        held = np.concatenate([docs[ok], _first_holding(snap, needle, others, depth)])
+        held = np.concatenate([docs[ok], snap.first_holding(needle, others, depth)])
         return best(held, combined_scores(self.fields, terms, held), depth)
 
     def _best_of(
@@ -264,18 +264,6 @@ class SearchEngine:
 MENDS_KEPT = 100_000
 # A reply naming this many words of its own (not a speech's name) is a question of its own.
 STANDALONE_WORDS = 2
-
-
-def _first_holding(snap: Snapshot, needle: str, docs: np.ndarray, count: int) -> np.ndarray:
-    """The first `count` of the (sorted) documents that hold the needle, checked a growing
-    run at a time rather than all at once."""
-    found: list[np.ndarray] = []
-    start, size = 0, max(count, 64)
-    while start < len(docs) and sum(map(len, found)) < count:
-        run = docs[start : start + size]
-        found.append(run[snap.holds(needle, run)])
-        start, size = start + size, size * 4
-    return np.concatenate(found)[:count] if found else docs[:0]
 
 
 def _phrase_spans(text: str, phrases: list[str]) -> list[tuple[int, int]]:
