@@ -7,6 +7,7 @@ import logging
 import re
 
 from telegram import (
+    CallbackQuery,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
@@ -117,13 +118,25 @@ async def on_other_private(update: Update, context: Context) -> None:
         await update.effective_message.reply_html(html.esc(m.TEXT_ONLY))
 
 
-async def on_more(update: Update, context: Context) -> None:
-    """更多结果: the next page of the logged question, in place of the shown one."""
+def _pressed(
+    update: Update, *patterns: re.Pattern[str]
+) -> tuple[CallbackQuery, Message, re.Match[str]] | None:
+    """The button press, the message it was under and its data as the first pattern that
+    fits reads it; None for anything else (PTB routed it here by one of the patterns)."""
     query = update.callback_query
     message = query.message if query and isinstance(query.message, Message) else None
-    match = keyboards.MORE_PATTERN.match(query.data or "") if query else None
-    if not query or not message or not match:
+    if query is None or message is None:
+        return None
+    match = next((found for p in patterns if (found := p.match(query.data or ""))), None)
+    return (query, message, match) if match else None
+
+
+async def on_more(update: Update, context: Context) -> None:
+    """更多结果: the next page of the logged question, in place of the shown one."""
+    pressed = _pressed(update, keyboards.MORE_PATTERN)
+    if pressed is None:
         return
+    query, message, match = pressed
     k = GROUP_PASSAGES if _in_group(message) else 0
     page = context.bot_data.service.page(int(match[1]), int(match[2]), k)
     if page is None:
@@ -142,12 +155,11 @@ async def on_more(update: Update, context: Context) -> None:
 async def on_full(update: Update, context: Context) -> None:
     """查看全文: the paragraph in full, in a message of its own, with 上一段 / 下一段; and
     those buttons, which show the paragraph before or after in that same message."""
-    query = update.callback_query
-    message = query.message if query and isinstance(query.message, Message) else None
-    data = query.data or "" if query else ""
-    match = keyboards.FULL_PATTERN.match(data) or keyboards.WALK_PATTERN.match(data)
-    if not query or not message or not match:
+    pressed = _pressed(update, keyboards.FULL_PATTERN, keyboards.WALK_PATTERN)
+    if pressed is None:
         return
+    query, message, match = pressed
+    data = match.string
     text = context.bot_data.service.full_text(match[1], int(match[2]))
     if text is None:
         await query.answer(m.EXPIRED)
@@ -168,11 +180,10 @@ async def on_full(update: Update, context: Context) -> None:
 
 async def on_outline(update: Update, context: Context) -> None:
     """A speech's button in /speeches: its outline."""
-    query = update.callback_query
-    message = query.message if query and isinstance(query.message, Message) else None
-    match = keyboards.OUTLINE_PATTERN.match(query.data or "") if query else None
-    if not query or not message or not match:
+    pressed = _pressed(update, keyboards.OUTLINE_PATTERN)
+    if pressed is None:
         return
+    query, message, match = pressed
     outline = context.bot_data.service.outline(match[1])
     if outline is None:
         await query.answer(m.EXPIRED)
@@ -196,11 +207,10 @@ async def on_vote(update: Update, context: Context) -> None:
 
 async def on_cite(update: Update, context: Context) -> None:
     """引用格式: the paragraph's reference, ready to copy."""
-    query = update.callback_query
-    message = query.message if query and isinstance(query.message, Message) else None
-    match = keyboards.CITE_PATTERN.match(query.data or "") if query else None
-    if not query or not message or not match:
+    pressed = _pressed(update, keyboards.CITE_PATTERN)
+    if pressed is None:
         return
+    query, message, match = pressed
     cited = context.bot_data.service.citation(match[1], int(match[2]))
     if cited is None:
         await query.answer(m.EXPIRED)
