@@ -7,13 +7,19 @@ Values in, values out: Telegram's handlers and the terminal `chat` render what t
 from __future__ import annotations
 
 import dataclasses
+import logging
+import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.access import user_hash
 from bot.config import Config
 from bot.journal import Journal
 from retrieval import NONE, Answer, Library, Outline, ParagraphRow, SpeechRow
+
+log = logging.getLogger(__name__)
 
 # Page.notice when 还有吗 comes before any question in the chat.
 NO_EARLIER_QUESTION = "no_earlier_question"
@@ -54,6 +60,19 @@ class Asker:
     k: int = 0
 
 
+T = TypeVar("T")
+
+
+def _best_effort(action: Callable[..., T], *args: object) -> T | None:
+    """A journal read or write that may fail (a full disk, a locked or damaged file)
+    without taking the answer with it: None, and a warning in the log."""
+    try:
+        return action(*args)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("journal: %s failed (%s); answering without it", action.__name__, exc)
+        return None
+
+
 class BotService:
     def __init__(self, library: Library, config: Config, journal: Journal | None = None) -> None:
         self.library = library
@@ -66,28 +85,36 @@ class BotService:
         journal, chat = self.journal, asker.chat_id
         earlier = None
         if chat is not None and asker.replied_to:
-            earlier = journal.answered_by(chat, asker.replied_to)
+            earlier = _best_effort(journal.answered_by, chat, asker.replied_to)
         if chat is not None and self.library.asks_for_more(question):
-            return self._more(chat, earlier or journal.last_shown(chat), asker.k)
+            last = earlier or _best_effort(journal.last_shown, chat)
+            return self._more(chat, last, asker.k)
         follows = ""
         if earlier is not None:
-            entry = journal.logged_query(earlier[0])
+            entry = _best_effort(journal.logged_query, earlier[0])
             follows = entry["query"] if entry else ""
         started = time.perf_counter()
         answer, more = self._search(question, asker.k or self.config.top_k, 0, follows)
         top = answer.hits[0] if answer.hits else None
-        log_id = journal.log_query(
-            chat_type=asker.chat_type,
-            user_hash=user_hash(self.config.telegram, asker.user_id),
-            query=question,
-            answered=answer.answered,
-            top_speech=top.speech_id if top else "",
-            top_paragraph=top.paragraph if top else 0,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            follows=follows,
+        # Answering never depends on writing: without a log entry the answer still goes
+        # out, only without the buttons that need one (paging, votes).
+        log_id = (
+            _best_effort(
+                lambda: journal.log_query(
+                    chat_type=asker.chat_type,
+                    user_hash=user_hash(self.config.telegram, asker.user_id),
+                    query=question,
+                    answered=answer.answered,
+                    top_speech=top.speech_id if top else "",
+                    top_paragraph=top.paragraph if top else 0,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    follows=follows,
+                )
+            )
+            or 0
         )
-        if chat is not None and answer.answered:
-            journal.remember_shown(chat, log_id, len(answer.hits))
+        if chat is not None and answer.answered and log_id:
+            _best_effort(journal.remember_shown, chat, log_id, len(answer.hits))
         outline = self.library.outline(answer.outline) if answer.outline else None
         size = asker.k or self.config.top_k
         return Page(answer, log_id, 0, more, outline, size=size)
@@ -105,14 +132,14 @@ class BotService:
             empty = Answer(query="", confidence=NONE, hits=())
             return Page(empty, 0, 0, False, notice=NO_EARLIER_QUESTION)
         shown = page.offset + len(page.answer.hits)
-        self.journal.remember_shown(chat_id, page.log_id, shown)
+        _best_effort(self.journal.remember_shown, chat_id, page.log_id, shown)
         return page
 
     def remember_sent(self, chat_id: int, message_ids: list[int], page: Page) -> None:
         """Which question the messages just sent answer, for replies to them."""
         if page.log_id:
             shown = page.offset + len(page.answer.hits)
-            self.journal.remember_answer(chat_id, message_ids, page.log_id, shown)
+            _best_effort(self.journal.remember_answer, chat_id, message_ids, page.log_id, shown)
 
     def page(self, log_id: int, offset: int, k: int = 0) -> Page | None:
         """The results after `offset` of a logged question; None when the entry is gone."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
@@ -465,3 +466,19 @@ async def test_bold_guides_the_eye_and_unknown_commands_point_to_help(
     assert "立身之本" in bold and "工会" not in bold and "工作" not in bold
     _, unknown = await _ask_private(botapi, "/nosuchcommand")
     assert unknown["text"] == m.UNKNOWN_COMMAND
+
+
+async def test_a_full_disk_does_not_take_the_answer_with_it(
+    botapi: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    for name in ("log_query", "remember_shown", "remember_answer"):
+        monkeypatch.setattr(botapi.journal, name, full)
+    _, reply = await _ask_private(botapi, "“职工群众”")
+    assert "1. " in reply["text"]
+    # Paging and votes need the log entry that could not be written: those buttons go.
+    labels = set(_buttons(reply))
+    assert f"{m.FULL_TEXT} 1" in labels and m.MORE_RESULTS not in labels
+    assert m.USEFUL not in labels

@@ -97,7 +97,7 @@ def answer_keyboard(page: Page) -> InlineKeyboardMarkup | None:
         paging.append(
             InlineKeyboardButton(m.PREVIOUS_PAGE, callback_data=f"{MORE}:{page.log_id}:{back}")
         )
-    if page.more:
+    if page.more and page.log_id:
         data = f"{MORE}:{page.log_id}:{page.offset + len(answer.hits)}"
         label = m.NEXT_PAGE if page.offset > 0 else m.MORE_RESULTS
         paging.append(InlineKeyboardButton(label, callback_data=data))
