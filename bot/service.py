@@ -173,6 +173,12 @@ class BotService:
             return None
         return SpeechText(speech, self.library.paragraphs(speech.id))
 
+    def owns(self, chat_id: int, message_id: int, log_id: int) -> bool:
+        """Whether the bot's message in that chat answered that logged question: a button
+        naming another one (forged, or from another chat) must not page or vote on it."""
+        answered = _best_effort(self.journal.answered_by, chat_id, message_id)
+        return answered is not None and answered[0] == log_id
+
     def vote(self, log_id: int, user_id: int | None, useful: bool) -> bool:
         """有用 / 没用 on an answer, for the admins' statistics; False for an unknown one."""
         who = user_hash(self.config.telegram, user_id)

@@ -482,3 +482,16 @@ async def test_a_full_disk_does_not_take_the_answer_with_it(
     labels = set(_buttons(reply))
     assert f"{m.FULL_TEXT} 1" in labels and m.MORE_RESULTS not in labels
     assert m.USEFUL not in labels
+
+
+async def test_a_forged_button_shows_nobody_elses_question(botapi: BotAPIServer) -> None:
+    # Someone asks a quoted phrase in private …
+    _, theirs = await _ask_private(botapi, "“职工群众”")
+    their_log = _buttons(theirs)[m.MORE_RESULTS].split(":")[1]
+    # … and another user forges a 更多结果 or a vote naming that question under their own answer.
+    user, mine = await _ask_private(botapi, "“劳模精神”")
+    for forged in (f"m:{their_log}:0", f"v:{their_log}:0"):
+        query_id = botapi.press_button(mine, forged, user)
+        await botapi.wait_until(lambda q=query_id: q in botapi.callback_answers, what="answer")
+        assert botapi.callback_answers[query_id]["text"] == m.EXPIRED
+    assert botapi.stored(mine["chat"]["id"], mine["message_id"]).get("edited") is None

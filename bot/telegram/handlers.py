@@ -138,7 +138,9 @@ async def on_more(update: Update, context: Context) -> None:
         return
     query, message, match = pressed
     k = GROUP_PASSAGES if _in_group(message) else 0
-    page = context.bot_data.service.page(int(match[1]), int(match[2]), k)
+    service, log_id = context.bot_data.service, int(match[1])
+    owned = service.owns(message.chat.id, message.message_id, log_id)
+    page = service.page(log_id, int(match[2]), k) if owned else None
     if page is None:
         await query.answer(m.EXPIRED)
     elif not page.answer.hits:
@@ -194,12 +196,14 @@ async def on_outline(update: Update, context: Context) -> None:
 
 async def on_vote(update: Update, context: Context) -> None:
     """有用 / 没用: logged with the question for the admins' statistics."""
-    query = update.callback_query
-    match = keyboards.VOTE_PATTERN.match(query.data or "") if query else None
-    if not query or not match:
+    pressed = _pressed(update, keyboards.VOTE_PATTERN)
+    if pressed is None:
         return
+    query, message, match = pressed
+    service, log_id = context.bot_data.service, int(match[1])
     user = query.from_user.id if query.from_user else None
-    if context.bot_data.service.vote(int(match[1]), user, match[2] == "1"):
+    owned = service.owns(message.chat.id, message.message_id, log_id)
+    if owned and service.vote(log_id, user, match[2] == "1"):
         await query.answer(m.THANKS)
     else:
         await query.answer(m.EXPIRED)
