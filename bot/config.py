@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -70,8 +71,45 @@ def load_config(explicit: str | None = None) -> Config:
     return parse_config(raw, base=path.resolve().parent, token_env=token_env, source=str(path))
 
 
+# Every key a config file may hold; any other is a mistake worth saying (admin = [...]).
+KNOWN_KEYS = {
+    "corpus": {"dir"},
+    "store": {"path"},
+    "search": {"top_k"},
+    "telegram": {
+        "token",
+        "base_url",
+        "base_file_url",
+        "admins",
+        "webhook_url",
+        "webhook_listen",
+        "webhook_port",
+        "webhook_secret",
+        "max_upload_bytes",
+        "salt",
+    },
+}
+
+
+def _check_keys(raw: dict) -> None:
+    """An unknown table or key is an error that names the closest known one."""
+    every = [f"{t}.{k}" for t, keys in KNOWN_KEYS.items() for k in keys]
+    for table, value in raw.items():
+        if table not in KNOWN_KEYS:
+            raise ConfigError(_unknown(f"[{table}]", table, list(KNOWN_KEYS)))
+        for key in value if isinstance(value, dict) else ():
+            if key not in KNOWN_KEYS[table]:
+                raise ConfigError(_unknown(f"{table}.{key}", f"{table}.{key}", every))
+
+
+def _unknown(shown: str, name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"unknown config key {shown}" + (f" (did you mean {close[0]}?)" if close else "")
+
+
 def parse_config(raw: dict, base: Path, token_env: str = "", source: str = "") -> Config:
     """Relative paths in the file are relative to the file, so a config works from any cwd."""
+    _check_keys(raw)
     corpus = _table(raw, "corpus")
     store = _table(raw, "store")
     search = _table(raw, "search")

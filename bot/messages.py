@@ -81,6 +81,7 @@ COMMANDS = {
     "help": "使用说明",
 }
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看可用的命令。"
+ADMIN_PRIVATE_ONLY = "管理命令请在与我的私聊中使用。"
 NOT_ADMIN = "抱歉，您没有权限执行这个操作。"
 RELOAD_STARTED = "正在重新加载语料库，期间照常回答问题……"
 RELOAD_DONE = "重新加载完成。"

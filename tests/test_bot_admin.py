@@ -250,3 +250,14 @@ async def test_every_admin_action_is_audited(bot: BotAPIServer) -> None:
     assert {"reload", "upload", "remove", "stats"} <= actions
     assert all(row["user_hash"] and str(ADMIN_ID) != row["user_hash"]
                for row in bot.journal.audit_log())  # fmt: skip
+
+
+async def test_admin_commands_in_a_group_point_to_private_chat(bot: BotAPIServer) -> None:
+    user, _ = _admin(bot)
+    group = bot.group_chat(-100901)
+    asked = bot.send_text(group, user, "/stats@speech_test_bot")
+    assert asked is not None
+    reply = await bot.wait_for_message(
+        group["id"], lambda s: s.get("reply_to_message_id") == asked["message_id"]
+    )
+    assert reply["text"] == m.ADMIN_PRIVATE_ONLY

@@ -297,15 +297,18 @@ async def test_help_speeches_and_speech_outline(botapi: BotAPIServer, library: L
 
 
 async def test_a_failing_update_is_reported_and_the_bot_goes_on(
-    botapi: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+    botapi: BotAPIServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("index exploded")
 
     service = botapi.application.bot_data.service
     monkeypatch.setattr(service, "ask", broken)
-    _, reply = await _ask_private(botapi, "工会")
+    _, reply = await _ask_private(botapi, "工会私密提问内容")
     assert reply["text"] == m.ERROR
+    # The log says which update failed and why, not who asked what.
+    failure = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert failure and all("私密提问" not in r.getMessage() for r in caplog.records)
     monkeypatch.undo()
     _, reply = await _ask_private(botapi, "四季送")
     assert "四季送" in reply["text"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import BUNDLED_CORPUS, default_store_path, load_config
+from bot.config import BUNDLED_CORPUS, ConfigError, default_store_path, load_config
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +197,10 @@ def test_index_reports_the_encoding_damage(
     damage = json.loads(out)["damage"]
     assert code == 0 and damage["mended"] == [] and len(damage["marked"]) == 7
     assert ["b7a2db95", 3, "芦@得"] in damage["marked"]
+
+
+def test_an_unknown_config_key_is_named_with_the_closest_known_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[telegram]\nadmin = [1]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"telegram\.admin \(did you mean telegram\.admins\?\)"):
+        load_config(str(config))

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import messages as m
@@ -37,6 +38,10 @@ def admins_only(action: str) -> Callable[[Handler], Checked]:
         async def checked(update: Update, context: Context) -> None:
             message = update.effective_message
             if message is None:
+                return
+            if message.chat.type != ChatType.PRIVATE:
+                # Statistics hold everyone's questions: never in front of a group.
+                await message.reply_html(tr.esc(m.ADMIN_PRIVATE_ONLY), do_quote=True)
                 return
             user = update.effective_user.id if update.effective_user else None
             service = admin_service(context)

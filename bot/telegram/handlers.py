@@ -265,7 +265,9 @@ def _inline_button(text: str) -> InlineQueryResultsButton:
 
 async def on_error(update: object, context: Context) -> None:
     """Log the failure with the update; tell the user briefly; never let it stop the bot."""
-    log.error("handling update %r failed", update, exc_info=context.error)
+    # The update itself holds a user's id, name and words: the log names only the update.
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("handling update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message:
         try:
             await update.effective_message.reply_html(html.esc(m.ERROR))
