@@ -46,20 +46,27 @@ class Query:
     raw: str
     text: str
     terms: tuple[str, ...]
-    words: tuple[str, ...]
-    places: frozenset[str]
+    # The words the question is about, whole, each with its part of speech (jieba's tag).
+    tags: dict[str, str]
     phrases: tuple[str, ...]
     fragment: str
     has_question_words: bool
     extra_terms: tuple[str, ...] = ()
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
     reference: Reference = field(default_factory=Reference)
     corrections: tuple[Correction, ...] = ()
     outline: bool = False
     not_chinese: bool = False
     expects: re.Pattern[str] | None = None
     asks_source: bool = False
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.tags)
+
+    @property
+    def places(self) -> frozenset[str]:
+        return frozenset(w for w, tag in self.tags.items() if tag == "ns")
 
     @property
     def bm25_terms(self) -> list[str]:
@@ -106,14 +113,12 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         raw=raw,
         text=text,
         terms=tuple(terms),
-        words=tuple(words),
-        places=frozenset(w for w, flag in words.items() if flag == "ns"),
+        tags=words,
         phrases=quoted,
         fragment=fragment,
         has_question_words=asks,
         extra_terms=tuple(t for t in extra if t not in terms),
         related=related,
-        tags=words,
         reference=reference,
         corrections=fixes,
         outline=outline,
