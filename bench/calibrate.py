@@ -3,12 +3,13 @@
     python bench/calibrate.py tests/data/staff-tune.jsonl tests/data/staff-validation.jsonl \
         --check tests/data/staff-holdout.jsonl --check tests/data/dev-queries.jsonl
 
-The evidence of every query is gathered once; each pair of coverage thresholds on the grid
-is then scored against the targets (answerable told "none" ≤ 3 % — 2 % here, for a margin —,
-unanswerable answered confidently ≤ 10 %, unanswerable told "none" ≥ 60 %, answerable
-confident ≥ 70 %). The pair
-chosen meets the targets with the most room and is checked by 5-fold cross-validation on
-the tuning set, then on the held-out set, which is not looked at while choosing.
+The evidence of every query is gathered once; each triple of coverage thresholds on the
+grid (answer, related, related when the fact asked for is missing) is then scored against
+the targets (answerable told "none" ≤ 3 % — 2 % here, for a margin —, unanswerable answered
+confidently ≤ 10 % — 6 % here —, unanswerable told "none" ≥ 60 %, answerable confident
+≥ 70 %). The triple chosen meets the targets with the most room and is checked by 5-fold
+cross-validation on the tuning set, then on the held-out set, which is not looked at while
+choosing.
 """
 
 from __future__ import annotations
@@ -65,21 +66,26 @@ def measure(cases: list[Case], rule: TierRule) -> dict[str, float]:
     }
 
 
-def room(m: dict[str, float]) -> tuple[float, float]:
+def room(m: dict[str, float]) -> tuple[float, float, float]:
     """How far inside the targets a result is (negative: a target missed). The two worst
     failures come first: "nothing found" for an answerable question, then a confident
-    answer to an unanswerable one; the other two targets only decide among the rest.
-    "Nothing found" for an answerable question is held to 2 % here, not the target's 3 %:
-    it rose by a point or more from one set of ours to the next (new writers, new ways of
-    asking)."""
-    worst = min(0.02 - m["answerable_none"], 0.10 - m["noanswer_answer"])
-    rest = min(m["noanswer_none"] - 0.60, m["answerable_answer"] - 0.70)
-    return min(worst, 0.0), rest
+    answer to an unanswerable one; the other two targets only decide among the rest, the
+    one missed by most first, then both together.
+    Both are held tighter here than the targets, to 2 % and 6 % (from 3 % and 10 %): they
+    rose by a point or more from one set of ours to the next (new writers, new ways of
+    asking), and a held-out set of 25 unanswerable questions moves 4 % with each one."""
+    worst = min(0.02 - m["answerable_none"], 0.06 - m["noanswer_answer"])
+    rest = (m["noanswer_none"] - 0.60, m["answerable_answer"] - 0.70)
+    return min(worst, 0.0), min(rest), sum(rest)
 
 
 def choose(cases: list[Case]) -> TierRule:
-    rules = [TierRule(a, r) for a in GRID for r in GRID if r <= a]
+    rules = [TierRule(a, r, f) for a in GRID for r in GRID if r <= a for f in GRID if f >= r]
     return max(rules, key=lambda rule: (*room(measure(cases, rule)), rule.related_coverage))
+
+
+def _name(rule: TierRule) -> str:
+    return f"{rule.answer_coverage}/{rule.related_coverage}/{rule.fact_missing_coverage}"
 
 
 def show(name: str, m: dict[str, float]) -> str:
@@ -98,9 +104,9 @@ def main() -> None:
     for i, held in enumerate(folds):
         rest = [c for j, f in enumerate(folds) if j != i for c in f]
         rule = choose(rest)
-        print(show(f"fold {i} {rule.answer_coverage}/{rule.related_coverage}", measure(held, rule)))
+        print(show(f"fold {i} {_name(rule)}", measure(held, rule)))
     rule = choose(cases)
-    print(show(f"tune {rule.answer_coverage}/{rule.related_coverage}", measure(cases, rule)))
+    print(show(f"tune {_name(rule)}", measure(cases, rule)))
     shipped = engine.ranking.tiers
     print(show("tune, as shipped", measure(cases, shipped)))
     for path in args.check:

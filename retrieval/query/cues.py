@@ -34,9 +34,20 @@ _FACTS = {
 }
 
 
-def holds(fact: re.Pattern[str] | None, text: str) -> bool:
-    """Whether the passage holds the kind of fact asked for (None: nothing in particular)."""
-    return fact is None or bool(fact.search(text))
+def holds(
+    fact: re.Pattern[str] | None, text: str, near: tuple[str, ...] = (), window: int = 0
+) -> bool:
+    """Whether the passage holds the kind of fact asked for (None: nothing in particular),
+    with `window` > 0: within that many characters of one of the words `near`."""
+    if fact is None:
+        return True
+    for found in fact.finditer(text):
+        if not window or not near:
+            return True
+        around = text[max(found.start() - window, 0) : found.end() + window]
+        if any(word in around for word in near):
+            return True
+    return False
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -93,9 +104,12 @@ class Cues:
             ordinal = re.search(rf"第几([{measures}])", text)
             if ordinal:
                 return re.compile(rf"第{_NUMBER}{ordinal.group(1)}")
-            counted = re.search(rf"(?<!哪)(?:多少|几)([{measures}])", text)
+            # 哪几个 asks for a list; 这几个, 好几个 are no question at all.
+            counted = re.search(rf"(?<![哪这那好])(?:多少|几)([{measures}])", text)
             if counted:
-                return re.compile(rf"{_NUMBER}多?{counted.group(1)}|{_ENUMERATION}")
+                # 个 is the general measure word: 几个劳模 is answered by 三名.
+                unit = measures if counted.group(1) == "个" else counted.group(1)
+                return re.compile(rf"{_NUMBER}多?[{unit}]|{_ENUMERATION}")
         if any(w in text for w in self.asks.get("number", ())):
             return re.compile(_FACTS["number"])
         return None

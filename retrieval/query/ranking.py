@@ -43,6 +43,9 @@ class Ranking:
     # A fact asked for (a date, a number …) counts as given when one of this many best
     # passages holds one: an answer shows three.
     fact_depth: int = 3
+    # ... and only when it stands within this many characters of a word of the question:
+    # 多少名代表 is answered by 三百名代表, not by 三百名 on its own two lines away.
+    fact_window: int = 15
     # Results stop at the first passage covering less than this share of what the best
     # one covers (or less than the related tier's least): 劳模精神 is not answered by
     # paragraphs that hold only 精神.
@@ -164,10 +167,18 @@ class Judge:
             combined[i] = scores[i] / top_score * mix
         best_first = np.argsort(-combined, kind="stable")
         shown = head[best_first[: self.ranking.fact_depth]].tolist()
+        # Single characters are near everything.
+        near = tuple(w for w in weights if len(w) > 1) + tuple(
+            form for forms in related.values() for form in forms
+        )
+
+        def has(doc: int) -> bool:
+            return holds(query.expects, self.snapshot.row(doc).text, near, r.fact_window)
+
         evidence = Evidence(
             coverage=float(covered[best_first[0]]),
-            fact_first=holds(query.expects, self.snapshot.row(shown[0]).text),
-            fact_shown=any(holds(query.expects, self.snapshot.row(d).text) for d in shown),
+            fact_first=has(shown[0]),
+            fact_shown=any(has(d) for d in shown),
             known_share=known_share,
             lone_word=unused > 0 and used <= 1,
             unknown_names=self.unknown_names(query),

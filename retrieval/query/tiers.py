@@ -36,8 +36,9 @@ class Evidence:
 
 @dataclass(frozen=True)
 class TierRule:
-    answer_coverage: float = 0.65
+    answer_coverage: float = 0.5
     related_coverage: float = 0.1
+    fact_missing_coverage: float = 0.9
     # Below this share of known words a question is never answered confidently: what it
     # is about is mostly words the speeches never use (明天会下雨吗).
     answer_known_share: float = 0.5
@@ -50,13 +51,14 @@ class TierRule:
             # about a named speech still shows what that speech holds.
             return NONE
         tiers = [NONE, RELATED, ANSWER]
+        if not evidence.fact_shown:
+            # Asked for a date or a number that no passage shown gives: at best related,
+            # and only when the passages cover the rest of the question well.
+            return RELATED if evidence.coverage >= self.fact_missing_coverage else NONE
         level = (evidence.coverage >= self.related_coverage) + (
             evidence.coverage >= self.answer_coverage
         )
-        if not evidence.fact_shown:
-            # Asked for a date or a number that no passage shown gives: one tier lower.
-            level = max(level - 1, 0)
-        elif not evidence.fact_first:
+        if not evidence.fact_first:
             # Given, but not by the best passage: not confidently.
             level = min(level, 1)
         if evidence.known_share < self.answer_known_share:
