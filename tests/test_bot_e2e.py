@@ -498,3 +498,14 @@ async def test_a_forged_button_shows_nobody_elses_question(botapi: BotAPIServer)
         await botapi.wait_until(lambda q=query_id: q in botapi.callback_answers, what="answer")
         assert botapi.callback_answers[query_id]["text"] == m.EXPIRED
     assert botapi.stored(mine["chat"]["id"], mine["message_id"]).get("edited") is None
+
+
+@pytest.mark.parametrize("mode", ["close", "502"])
+async def test_an_answer_that_fails_on_the_way_is_sent_again(
+    botapi: BotAPIServer, mode: str
+) -> None:
+    botapi.fail("sendMessage", times=2, mode=mode)
+    _, reply = await _ask_private(botapi, "珠三角")
+    assert "珠三角" in reply["text"]
+    assert botapi.faults_left("sendMessage") == 0
+    assert all(sent["text"] != m.ERROR for sent in botapi.messages(reply["chat"]["id"]))

@@ -12,7 +12,6 @@ from telegram import (
     Update,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,6 +28,7 @@ from bot.service import BotService
 from bot.telegram import admin, keyboards
 from bot.telegram import handlers as h
 from bot.telegram.context import CONTEXT_TYPES
+from bot.telegram.retry import RetryingLimiter
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def build_application(config: Config, service: BotService) -> Application:
     builder = (
         ApplicationBuilder()
         .token(check_token(settings.token))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingLimiter(max_retries=3))
         # A reload or an upload takes seconds; questions must not queue behind it.
         .concurrent_updates(True)
         .post_init(_publish_commands)
