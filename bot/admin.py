@@ -6,6 +6,9 @@ file before it touches the folder and undoes a change whose reload fails.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+
 from bot import messages as m
 from bot.access import user_hash
 from bot.config import Config
@@ -21,6 +24,8 @@ from retrieval import (
     UnsupportedFile,
 )
 
+log = logging.getLogger(__name__)
+
 
 class AdminError(Exception):
     """A refused admin action; the message is for the admin (Chinese)."""
@@ -33,12 +38,16 @@ class AdminService:
         self.journal = journal
 
     def audit(self, user_id: int | None, action: str, target: str, outcome: str) -> None:
-        self.journal.log_admin_action(
-            user_hash=user_hash(self.config.telegram, user_id),
-            action=action,
-            target=target[:200],
-            outcome=outcome[:500],
-        )
+        """Best-effort, as the question log: a full disk must not stop an admin's work."""
+        try:
+            self.journal.log_admin_action(
+                user_hash=user_hash(self.config.telegram, user_id),
+                action=action,
+                target=target[:200],
+                outcome=outcome[:500],
+            )
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("audit: could not record %s (%s)", action, exc)
 
     def reload(self) -> IndexReport:
         """Blocking: run it off the event loop. The old corpus serves until the swap."""

@@ -15,6 +15,10 @@ class Journal(Database):
     corpus database's write lock while it builds the new index.
     """
 
+    # Questions answered since start-up whose log entry could not be written (a full
+    # disk, a locked file): the answers went out, /stats says how many it is missing.
+    unlogged = 0
+
     @classmethod
     def beside(cls, store_path: Path | str) -> Journal:
         """The journal of a corpus database: a file of its own beside it."""
@@ -88,8 +92,8 @@ class Journal(Database):
         follows: str = "",
     ) -> int:
         """Returns the entry's id, which buttons under an answer refer to."""
-        with self.transaction() as db:
-            table = db.table("query_log").insert(
+        try:
+            return self._insert_query(
                 {
                     "ts": time.time() if ts is None else ts,
                     "chat_type": chat_type,
@@ -102,6 +106,13 @@ class Journal(Database):
                     "follows": follows,
                 }
             )
+        except Exception:
+            self.unlogged += 1
+            raise
+
+    def _insert_query(self, entry: dict) -> int:
+        with self.transaction() as db:
+            table = db.table("query_log").insert(entry)
         # The id SQLite gave the row: an integer primary key is never None after an insert.
         return int(table.last_pk)  # type: ignore[arg-type]
 

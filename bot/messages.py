@@ -102,6 +102,7 @@ STATS = (
     "未找到答案的比例：{share:.0%}\n回答时间中位数：{median:.0f} 毫秒"
 )
 STATS_TOP = "最常见的问题："
+STATS_UNLOGGED = "另有 {n} 个问题已回答但未能记录（磁盘已满或日志无法写入），不在以上统计中。"
 STATS_VOTES = "近 7 天评价：{votes} 次，其中“没用”占 {share:.0%}"
 STATS_USELESS = "最常被评为“没用”的问题："
 USEFUL = "有用"

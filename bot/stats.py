@@ -23,6 +23,7 @@ class Stats:
     votes: int = 0
     useless_share: float = 0.0
     useless: list[tuple[str, int]] = field(default_factory=list)
+    unlogged: int = 0
 
 
 def stats_of(journal: Journal, now: float | None = None) -> Stats:
@@ -31,7 +32,11 @@ def stats_of(journal: Journal, now: float | None = None) -> Stats:
     now = time.time() if now is None else now
     midnight = dt.datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0)
     week = journal.query_log(now - 7 * 86400)
-    stats = Stats(today=sum(1 for e in week if e["ts"] >= midnight.timestamp()), week=len(week))
+    stats = Stats(
+        today=sum(1 for e in week if e["ts"] >= midnight.timestamp()),
+        week=len(week),
+        unlogged=journal.unlogged,
+    )
     votes = journal.feedback_since(now - 7 * 86400)
     if votes:
         useless = [v["query"].strip() for v in votes if not v["useful"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -222,6 +223,24 @@ async def test_a_reload_that_fails_half_way_keeps_the_old_corpus(
 async def test_stats_command_replies_with_figures(bot: BotAPIServer) -> None:
     reply = await _command(bot, "/stats", "今日提问")
     assert "近 7 天提问" in reply["text"]
+
+
+async def test_stats_count_the_questions_a_full_disk_kept_out_of_the_log(
+    bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(bot.journal, "_insert_query", full)
+    monkeypatch.setattr(bot.journal, "log_admin_action", full)
+    asker = bot.user(next(ids), "职工")
+    chat = bot.private_chat(asker)
+    bot.send_text(chat, asker, "四季送")
+    answer = await bot.wait_for_message(chat["id"])
+    assert "四季送" in answer["text"]
+    reply = await _command(bot, "/stats", "今日提问")
+    assert m.STATS_UNLOGGED.format(n=bot.journal.unlogged) in reply["text"]
+    assert bot.journal.unlogged >= 1
 
 
 async def test_a_useless_answer_shows_in_the_stats(bot: BotAPIServer) -> None:

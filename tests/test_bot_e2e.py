@@ -477,10 +477,12 @@ async def test_a_full_disk_does_not_take_the_answer_with_it(
     def full(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    for name in ("log_query", "remember_shown", "remember_answer"):
+    for name in ("_insert_query", "remember_shown", "remember_answer"):
         monkeypatch.setattr(botapi.journal, name, full)
+    unlogged = botapi.journal.unlogged
     _, reply = await _ask_private(botapi, "“职工群众”")
     assert "1. " in reply["text"]
+    assert botapi.journal.unlogged == unlogged + 1
     # Paging and votes need the log entry that could not be written: those buttons go.
     labels = set(_buttons(reply))
     assert f"{m.FULL_TEXT} 1" in labels and m.MORE_RESULTS not in labels

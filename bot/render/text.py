@@ -129,6 +129,8 @@ def stats_text(stats: Stats) -> str:
             median=stats.median_ms,
         )
     ]
+    if stats.unlogged:
+        lines.append(m.STATS_UNLOGGED.format(n=stats.unlogged))
     if stats.votes:
         lines.append(m.STATS_VOTES.format(votes=stats.votes, share=stats.useless_share))
     tables = (
