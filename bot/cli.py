@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -76,8 +77,7 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
     if args.query:
         queries = [" ".join(args.query)]
     else:
-        queries = [line.strip() for line in sys.stdin]
-        queries = [q for q in queries if q]
+        queries = [q for q in (line.strip() for line in _stdin_lines()) if q]
     if not queries or not all(q.strip() for q in queries):
         raise UsageError("empty query")
     for query in queries:
@@ -87,6 +87,16 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
         else:
             print(render.answer_line(answer))
     return 0
+
+
+def _stdin_lines() -> list[str]:
+    """One query a line; bytes that are not UTF-8 become U+FFFD with a warning, so one bad
+    line does not end the batch."""
+    data = sys.stdin.buffer.read()
+    text = data.decode("utf-8", errors="replace")
+    if "\ufffd" in text and "\ufffd".encode() not in data:
+        print("speechbot: stdin is not all valid UTF-8; bad bytes replaced", file=sys.stderr)
+    return text.splitlines()
 
 
 def cmd_speeches(config: Config, args: argparse.Namespace) -> int:
@@ -157,11 +167,31 @@ def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     from bot.journal import Journal
     from bot.stats import stats_of
 
-    print(render.stats_text(stats_of(Journal.beside(config.store_path))))
+    try:
+        journal = Journal.beside(config.store_path)
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(
+            f"the journal beside {config.store_path} cannot be read ({exc}); "
+            "`speechbot serve` sets it aside and starts a new one"
+        ) from exc
+    print(render.stats_text(stats_of(journal)))
+    return 0
+
+
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        made = backup(config.store_path, Path(args.folder))
+    except BackupError as exc:
+        raise UsageError(str(exc)) from exc
+    for path in made:
+        print(path)
     return 0
 
 
 def cmd_serve(config: Config, args: argparse.Namespace) -> int:
+    from bot.journal import Journal
     from bot.service import BotService
     from bot.telegram.app import TokenError, check_token, run
 
@@ -174,7 +204,8 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     library = _library(config)
     # Map (or, the first time, build) the index before taking updates, not in a handler.
     library.load()
-    run(config, BotService(library, config))
+    journal = Journal.opened_or_set_aside(config.store_path)
+    run(config, BotService(library, config, journal))
     return 0
 
 
@@ -207,6 +238,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "show": cmd_show,
     "eval": cmd_eval,
     "stats": cmd_stats,
+    "backup": cmd_backup,
     "serve": cmd_serve,
     "chat": cmd_chat,
 }
@@ -246,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("stats", help="questions asked, unanswered questions, answer times")
+    p = sub.add_parser("backup", help="copy the store and the journal into FOLDER, while serving")
+    p.add_argument("folder", metavar="FOLDER")
     sub.add_parser("serve", help="run the Telegram bot (long polling, or a webhook if configured)")
     sub.add_parser("chat", help="talk to the bot in the terminal, as plain text")
     return parser

@@ -29,6 +29,8 @@ class TelegramSettings:
     webhook_secret: str = ""
     max_upload_bytes: int = 5 * 1024 * 1024
     salt: str = "speechbot"
+    # Many users reach Telegram only through a proxy: http://, https://, socks5://.
+    proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ KNOWN_KEYS = {
         "webhook_secret",
         "max_upload_bytes",
         "salt",
+        "proxy",
     },
 }
 
@@ -134,6 +137,7 @@ def parse_config(raw: dict, base: Path, token_env: str = "", source: str = "") -
             tg, "max_upload_bytes", 5 * 1024 * 1024, "telegram.max_upload_bytes", low=1
         ),
         salt=_str(tg, "salt", "speechbot", "telegram.salt"),
+        proxy=_proxy(_str(tg, "proxy", "", "telegram.proxy")),
     )
     return Config(
         corpus_dir=_path(corpus, "dir", base) or defaults.corpus_dir,
@@ -142,6 +146,17 @@ def parse_config(raw: dict, base: Path, token_env: str = "", source: str = "") -
         telegram=telegram,
         source=source,
     )
+
+
+PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://")
+
+
+def _proxy(url: str) -> str:
+    if url and not url.lower().startswith(PROXY_SCHEMES):
+        raise ConfigError(
+            "telegram.proxy must start with " + ", ".join(PROXY_SCHEMES) + f" (got {url[:40]})"
+        )
+    return url
 
 
 def _table(raw: dict, name: str) -> dict:

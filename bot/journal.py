@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from pathlib import Path
 
 from retrieval import Database
+
+log = logging.getLogger(__name__)
 
 
 class Journal(Database):
@@ -24,8 +28,24 @@ class Journal(Database):
         """The journal of a corpus database: a file of its own beside it."""
         if str(store_path) == ":memory:":
             return cls(":memory:")
-        path = Path(store_path)
-        return cls(path.with_name(path.stem + ".journal.db"))
+        return cls(cls.path_beside(Path(store_path)))
+
+    @classmethod
+    def opened_or_set_aside(cls, store_path: Path) -> Journal:
+        """For a bot running unattended: a journal SQLite cannot read is renamed to
+        `….damaged` (kept for inspection, nothing deleted) and a new one started."""
+        path = cls.path_beside(store_path)
+        try:
+            return cls(path)
+        except sqlite3.DatabaseError as exc:
+            aside = path.with_name(path.name + ".damaged")
+            log.warning("journal %s is damaged (%s): moved to %s, starting anew", path, exc, aside)
+            path.replace(aside)
+            return cls(path)
+
+    @staticmethod
+    def path_beside(store_path: Path) -> Path:
+        return store_path.with_name(store_path.stem + ".journal.db")
 
     def _create_schema(self) -> None:
         db = self.db

@@ -84,6 +84,8 @@ def build_application(config: Config, service: BotService) -> Application:
         builder = builder.base_url(settings.base_url)
     if settings.base_file_url:
         builder = builder.base_file_url(settings.base_file_url)
+    if settings.proxy:
+        builder = builder.proxy(settings.proxy).get_updates_proxy(settings.proxy)
     application = builder.context_types(CONTEXT_TYPES).build()
     application.bot_data.service = service
     application.bot_data.admin = AdminService(service.library, config, service.journal)
