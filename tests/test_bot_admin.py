@@ -280,3 +280,31 @@ async def test_admin_commands_in_a_group_point_to_private_chat(bot: BotAPIServer
         group["id"], lambda s: s.get("reply_to_message_id") == asked["message_id"]
     )
     assert reply["text"] == m.ADMIN_PRIVATE_ONLY
+
+
+async def test_an_admins_upload_in_a_group_points_to_private_chat(bot: BotAPIServer) -> None:
+    user, _ = _admin(bot)
+    group = bot.group_chat(-100902)
+    # Under privacy mode the bot sees a file only when its caption addresses it.
+    sent = bot.send_document(
+        group, user, "g.txt", SPEECH.format(body="群里上传。").encode(), caption="/replace"
+    )
+    assert sent is not None
+    reply = await bot.wait_for_message(
+        group["id"], lambda s: s.get("reply_to_message_id") == sent["message_id"]
+    )
+    assert reply["text"] == m.ADMIN_PRIVATE_ONLY
+    assert not (bot.docs / "g.txt").exists()
+
+
+async def test_an_upload_that_fails_unexpectedly_names_no_server_path(
+    bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise OSError(36, "File name too long", str(bot.docs / ("长" * 100 + ".txt")))
+
+    monkeypatch.setattr(bot.library, "add_file", broken)
+    reply = await _upload(bot, "长" * 100 + ".txt", SPEECH.format(body="很长的名字。").encode())
+    assert reply["text"] == m.UPLOAD_FAILED
+    assert str(bot.docs) not in reply["text"]
+    assert bot.journal.audit_log()[-1]["outcome"].startswith("failed: OSError")

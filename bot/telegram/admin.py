@@ -10,7 +10,6 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
 
 from bot import messages as m
 from bot.access import is_admin
@@ -96,10 +95,11 @@ async def on_document(update: Update, context: Context, message: Message) -> Non
         service.audit(user, "upload", name, f"rejected: {exc}")
         await _say(message, f"{exc}")
         return
-    except (TelegramError, OSError) as exc:
+    except Exception as exc:
+        # The details (a server path, a library's message) go to the log, not to the chat.
         log.exception("upload failed")
-        service.audit(user, "upload", name, f"failed: {exc}")
-        await _say(message, m.RELOAD_FAILED.format(reason=str(exc)[:300]))
+        service.audit(user, "upload", name, f"failed: {type(exc).__name__}: {exc}")
+        await _say(message, m.UPLOAD_FAILED)
         return
     service.audit(user, "upload", result.name, "ok")
     lines = [m.UPLOAD_DONE.format(name=result.name)]
@@ -107,6 +107,15 @@ async def on_document(update: Update, context: Context, message: Message) -> Non
     if result.name != name and not replace:
         lines.append(m.REPLACE_HINT)
     await _say(message, "\n".join([*lines, "", render.reload_text(result.report)]))
+
+
+async def on_group_document(update: Update, context: Context) -> None:
+    """An admin's upload in a group is pointed to the private chat; anyone else's files are
+    none of the bot's business."""
+    message = update.effective_message
+    user = update.effective_user.id if update.effective_user else None
+    if message is not None and is_admin(admin_service(context).config.telegram, user):
+        await message.reply_html(tr.esc(m.ADMIN_PRIVATE_ONLY), do_quote=True)
 
 
 @admins_only("remove")

@@ -103,6 +103,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("remove", admin.on_remove))
     application.add_handler(CommandHandler("stats", admin.on_stats))
     application.add_handler(MessageHandler(private & filters.Document.ALL, admin.on_document))
+    application.add_handler(MessageHandler(groups & filters.Document.ALL, admin.on_group_document))
     application.add_handler(MessageHandler(private & filters.COMMAND, h.on_command))
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_private_text)
