@@ -26,7 +26,7 @@ DATA = Path(__file__).parent / "data"
         ("own-queries.jsonl", 0.96, 1.0, 0.0, 0.9, 0.0, 0.97),
         ("staff-tune.jsonl", 0.84, 0.94, 0.021, 0.64, 0.072, 0.71),
         ("staff-validation.jsonl", 0.87, 0.96, 0.016, 0.7, 0.034, 0.7),
-        ("staff-holdout.jsonl", 0.84, 0.91, 0.04, 0.74, 0.038, 0.72),
+        ("staff-holdout.jsonl", 0.84, 0.91, 0.04, 0.75, 0.06, 0.72),
         # Written after the tiers were calibrated, and measured once.
         ("staff-fresh.jsonl", 0.9, 0.96, 0.01, 0.75, 0.023, 0.77),
     ],
@@ -201,3 +201,10 @@ def test_a_fact_missing_from_every_passage_shown_is_never_confident() -> None:
     missing = Evidence(coverage=rule.fact_missing_coverage - 0.01, fact_shown=False)
     assert rule.decide(missing) == NONE
     assert rule.decide(Evidence(coverage=rule.answer_coverage)) == ANSWER
+
+
+def test_which_and_how_many_words_are_no_search_terms(engine: SearchEngine) -> None:
+    terms = engine.tokenizer.query_terms("南昌讲话提到要发展哪几种经济形态，哪三个方面")
+    assert not {"哪几", "几种", "哪几种", "哪三个"} & set(terms)
+    assert "经济" in terms and "形态" in terms
+    assert "几乎" in engine.tokenizer.query_terms("几乎所有职工")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,9 @@ USER_DICT = DATA_DIR / "userdict.txt"
 STOPWORDS = DATA_DIR / "stopwords.txt"
 QUESTION_WORDS = DATA_DIR / "question_words.txt"
 PARTICLES = DATA_DIR / "particles.txt"
+# 哪几种, 哪三个, 几大, 哪些: which-and-how-many words, however jieba cuts them, ask for
+# something and name nothing (几乎 "almost" does not match).
+ASKING = re.compile(r"^[哪几][一二三四五六七八九十两几些]*[个种类项点条样位大名家所届次]?$")
 
 # Bumped by hand when the rules below change, so cached tokens from older rules are not reused.
 RULES_VERSION = "3"
@@ -118,10 +122,14 @@ class Tokenizer:
         stop = self.stopwords
         return [w for w in self.words(text) if w not in stop]
 
+    def asks(self, word: str) -> bool:
+        """A question word: it makes a question and names nothing."""
+        return word in self.question_words or bool(ASKING.match(word))
+
     def query_terms(self, text: str) -> list[str]:
         """Index terms of a question: question words and polite filler go too."""
         stop = self.query_stopwords
-        return [w for w in self.words(text) if w not in stop]
+        return [w for w in self.words(text) if w not in stop and not ASKING.match(w)]
 
     def content_words(self, text: str) -> dict[str, str]:
         """The words a question is about, whole, once each, with their part of speech.
@@ -134,7 +142,7 @@ class Tokenizer:
         words: dict[str, str] = {}
         for pair in self.tagger.cut(text, HMM=False):
             word = pair.word.lower()
-            if WORD_CHAR.search(word) and word not in stop:
+            if WORD_CHAR.search(word) and word not in stop and not ASKING.match(word):
                 words.setdefault(word, pair.flag)
         return words
 

@@ -95,9 +95,9 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
     # A pasted fragment may come with a request around it (…那段帮我找下): it is what is
     # left once the chat filler is gone, if that is no question.
     pasted = " ".join(core.split())
-    asks = any(
-        w in tokenizer.question_words for w in tokenizer.words(pasted)
-    ) or text.rstrip().endswith(("?", "？"))
+    asks = any(tokenizer.asks(w) for w in tokenizer.words(pasted)) or text.rstrip().endswith(
+        ("?", "？")
+    )
     long_enough = len(normalize(pasted)) >= FRAGMENT_MIN_CHARS
     fragment = pasted if not quoted and not asks and long_enough else ""
     if lexicon is not None:
