@@ -16,6 +16,7 @@ from bot.journal import Journal
 from bot.stats import Stats, stats_of
 from retrieval import (
     AddedFile,
+    DiskFull,
     IndexReport,
     Library,
     NameTaken,
@@ -51,7 +52,10 @@ class AdminService:
 
     def reload(self) -> IndexReport:
         """Blocking: run it off the event loop. The old corpus serves until the swap."""
-        return self.library.reload()
+        try:
+            return self.library.reload()
+        except DiskFull as exc:
+            raise AdminError(m.DISK_FULL) from exc
 
     def upload(self, file_name: str, data: bytes, replace: bool = False) -> AddedFile:
         """Check, write atomically, reload; on any failure the corpus is as it was."""
@@ -62,6 +66,8 @@ class AdminService:
             raise AdminError(m.UPLOAD_BAD_TYPE.format(suffix=exc.suffix or m.NONE)) from exc
         except NameTaken as exc:
             raise AdminError(m.UPLOAD_NAME_TAKEN) from exc
+        except DiskFull as exc:
+            raise AdminError(m.DISK_FULL) from exc
         except SourceError as exc:
             raise AdminError(m.UPLOAD_REJECTED.format(reason=reason_in_chinese(str(exc)))) from exc
 
@@ -77,6 +83,10 @@ class AdminService:
             return self.library.remove_speech(speech_id)
         except UnknownSpeech as exc:
             raise AdminError(m.UNKNOWN_SPEECH.format(id=speech_id[:40])) from exc
+        except DiskFull as exc:
+            raise AdminError(m.DISK_FULL) from exc
+        except SourceError as exc:
+            raise AdminError(m.RELOAD_FAILED.format(reason=reason_in_chinese(str(exc)))) from exc
 
     def stats(self, now: float | None = None) -> Stats:
         return stats_of(self.journal, now)

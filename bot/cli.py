@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -15,7 +14,16 @@ from pathlib import Path
 from bot.config import Config, ConfigError, load_config
 from bot.render import html
 from bot.render import text as render
-from retrieval import Answer, Library, SourceError, evaluate, format_report, load_queries
+from retrieval import (
+    Answer,
+    DamagedStore,
+    DiskFull,
+    Library,
+    SourceError,
+    evaluate,
+    format_report,
+    load_queries,
+)
 
 log = logging.getLogger("speechbot")
 
@@ -92,7 +100,10 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
 def _stdin_lines() -> list[str]:
     """One query a line; bytes that are not UTF-8 become U+FFFD with a warning, so one bad
     line does not end the batch."""
-    data = sys.stdin.buffer.read()
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:  # already text (a test's StringIO)
+        return sys.stdin.read().splitlines()
+    data = binary.read()
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text and "\ufffd".encode() not in data:
         print("speechbot: stdin is not all valid UTF-8; bad bytes replaced", file=sys.stderr)
@@ -169,7 +180,7 @@ def cmd_stats(config: Config, args: argparse.Namespace) -> int:
 
     try:
         journal = Journal.beside(config.store_path)
-    except sqlite3.DatabaseError as exc:
+    except DamagedStore as exc:
         raise UsageError(
             f"the journal beside {config.store_path} cannot be read ({exc}); "
             "`speechbot serve` sets it aside and starts a new one"
@@ -296,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "k", 0) and not 1 <= args.k <= 100:
             raise UsageError("-k must be between 1 and 100")
         return COMMANDS[args.command](config, args)
-    except (ConfigError, UsageError, SourceError) as exc:
+    except (ConfigError, UsageError, SourceError, DamagedStore, DiskFull) as exc:
         print(f"speechbot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
-from retrieval import Database
+from retrieval import DamagedStore, Database
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class Journal(Database):
         path = cls.path_beside(store_path)
         try:
             return cls(path)
-        except sqlite3.DatabaseError as exc:
+        except DamagedStore as exc:
             aside = path.with_name(path.name + ".damaged")
             log.warning("journal %s is damaged (%s): moved to %s, starting anew", path, exc, aside)
             path.replace(aside)

@@ -93,6 +93,7 @@ UPLOAD_TOO_BIG = "文件太大，上限为 {limit}。"
 UPLOAD_NAME_TAKEN = "同名文件太多，请改名后再上传。"
 UPLOAD_REJECTED = "文件未收录：{reason}。"
 UPLOAD_DONE = "已收录文件 {name}。"
+DISK_FULL = "磁盘空间不足，操作未执行，语料库没有变化。请联系维护人员清理磁盘。"
 UPLOAD_FAILED = "文件未能收录，语料库没有变化。请稍后再试，或联系维护人员查看日志。"
 UPLOAD_SPEECH = "讲话：{id}  {title}"
 REPLACE_HINT = "如需覆盖同名文件，请在发送文件时附上说明文字 /replace。"
@@ -120,4 +121,7 @@ SOURCE_REASONS = {
     "no text": "文件中没有文字",
     "unsupported file type": "不支持的文件类型",
     "cannot read": "无法读取文件",
+    "document too large": "文档过大（解压后超过上限或段落过多）",
+    "unsafe .docx": "文档结构异常，出于安全考虑未处理",
+    "corpus directory not found": "服务器上的语料库文件夹不存在，请联系维护人员",
 }

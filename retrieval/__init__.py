@@ -15,13 +15,14 @@ from retrieval.model import (
     NOT_CHINESE,
     RELATED,
     Answer,
+    DiskFull,
     Hit,
     IndexReport,
     ParagraphRow,
     SpeechRow,
 )
 from retrieval.outline import Outline, Section
-from retrieval.store import Database
+from retrieval.store import DamagedStore, Database
 
 __all__ = [
     "ANSWER",
@@ -33,7 +34,9 @@ __all__ = [
     "Answer",
     "CorpusStats",
     "DamageReport",
+    "DamagedStore",
     "Database",
+    "DiskFull",
     "Hit",
     "IndexReport",
     "Library",

@@ -9,6 +9,7 @@ This is the one class callers use (retrieval.__all__); what it is made of stays 
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import shutil
 import threading
@@ -21,8 +22,15 @@ from retrieval.index.build import build_snapshot, update_snapshot
 from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
 from retrieval.ingest.clean import damaged_spans
-from retrieval.ingest.files import check_file, free_name, safe_name, trashed, written
-from retrieval.ingest.sync import Progress, sync
+from retrieval.ingest.files import (
+    check_file,
+    free_name,
+    refusing_full_disk,
+    safe_name,
+    trashed,
+    written,
+)
+from retrieval.ingest.sync import Parsed, Progress, require_corpus, sync
 from retrieval.model import Answer, IndexReport, ParagraphRow, SpeechRow
 from retrieval.outline import Outline, citation, outline_of
 from retrieval.query.cues import load as load_cues
@@ -200,28 +208,35 @@ class Library:
     def add_file(self, file_name: str, data: bytes, replace: bool = False) -> AddedFile:
         """Check a new speech file, write it into the corpus folder and reload.
 
-        Raises SourceError (or UnsupportedFile, NameTaken) when the file cannot be used; on
-        any failure the folder and the corpus serving are as they were.
+        Raises SourceError (or UnsupportedFile, NameTaken) when the file cannot be used or
+        the corpus folder is gone, DiskFull when the disk is full; on any failure the folder
+        and the corpus serving are as they were. A file replaced goes to the trash.
         """
-        name = safe_name(file_name)
-        speeches = check_file(name, data)
-        target = self.corpus_dir / name
-        if target.exists() and not replace:
+        require_corpus(self.corpus_dir)
+        target = self.corpus_dir / safe_name(file_name)
+        if target.exists() and not (replace and target.is_file()):
             target = free_name(target)
-        with written(target, data):
-            report = self.reload()
         rel = target.relative_to(self.corpus_dir).as_posix()
+        with refusing_full_disk():
+            # Checked under the name it will have: the reload then reads the same speeches,
+            # with the same ids, and need not parse the file again.
+            speeches = check_file(target.name, data)
+            parsed = {(rel, hashlib.sha256(data).hexdigest()): speeches}
+            with written(self.corpus_dir, target, data):
+                report = self._reload(None, parsed)
         found = [(s.id, s.title) for s in self.store.speeches() if s.source == rel]
         return AddedFile(rel, report, found or [(s.id, s.title) for s in speeches])
 
     def remove_speech(self, speech_id: str) -> tuple[str, IndexReport]:
         """Move the speech's source file to the trash (every speech in that file goes) and
-        reload; the file is put back if the reload fails. Raises UnknownSpeech."""
+        reload; the file is put back if the reload fails. Raises UnknownSpeech, SourceError
+        when the corpus folder is gone, DiskFull when the disk is full."""
+        require_corpus(self.corpus_dir)
         speech = self.speech(speech_id)
         if speech is None:
             raise UnknownSpeech(speech_id)
-        with trashed(self.corpus_dir, self.corpus_dir / speech.source):
-            report = self.reload()
+        with refusing_full_disk(), trashed(self.corpus_dir, self.corpus_dir / speech.source):
+            report = self._reload(None, None)
         return speech.source, report
 
     @property
@@ -303,8 +318,14 @@ class Library:
     def reload(self, progress: Progress | None = None) -> IndexReport:
         """Sync the store with the files, build a new snapshot, swap it in. Blocking.
 
-        Two reloads never interleave: the second waits for the first.
+        Two reloads never interleave: the second waits for the first. Raises SourceError
+        when the corpus folder is gone, DiskFull when the disk is full; either way the store
+        and the corpus serving are as they were.
         """
+        with refusing_full_disk():
+            return self._reload(progress, None)
+
+    def _reload(self, progress: Progress | None, parsed: Parsed | None) -> IndexReport:
         built: list[SearchEngine] = []
         with self._reload_lock:
             current = self._engine
@@ -320,6 +341,7 @@ class Library:
                 self.store,
                 progress,
                 lambda report: built.append(self._build(report, previous)),
+                parsed,
             )
             self._engine = built[0]
             self._swapped()

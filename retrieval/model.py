@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+# A speech id's usual length: short enough to read out and type.
+SPEECH_ID_DIGITS = 8
+
+
+class DiskFull(Exception):
+    """The disk (or the database) is full: the change was undone, the old corpus serves."""
+
+
+def speech_id(source: str, ordinal: int, digits: int = SPEECH_ID_DIGITS) -> str:
+    """Stable across reloads: derived from where the speech is, not from its content. The
+    store asks for more digits only where the short id is taken (store._free_id)."""
+    return hashlib.sha1(f"{source}#{ordinal}".encode()).hexdigest()[:digits]
 
 
 @dataclass(frozen=True)

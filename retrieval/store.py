@@ -12,12 +12,22 @@ from pathlib import Path
 
 import sqlite_utils
 
-from retrieval.model import Paragraph, ParagraphRow, SourceRecord, Speech, SpeechRow
+from retrieval.model import Paragraph, ParagraphRow, SourceRecord, Speech, SpeechRow, speech_id
 
 SCHEMA_VERSION = "1"
-
+# How long a write waits for another process's (`speechbot index` beside `speechbot serve`)
+# before "database is locked": a reload runs off the event loop, so waiting costs nothing.
+BUSY_TIMEOUT_SECONDS = 60.0
+# SQLite's words for a file that is not a database, or one whose pages are broken.
+_DAMAGED = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
+# The longest speech id the store gives (the bot's buttons carry up to 32 hex digits).
+LONGEST_ID = 32
 
 _SPEECH_COLUMNS = "id, title, event, place, source, ordinal, paragraphs, date, speaker"
+
+
+class DamagedStore(Exception):
+    """A database file SQLite cannot read (the corpus store or the bot's journal)."""
 
 
 class Database(ABC):
@@ -29,13 +39,18 @@ class Database(ABC):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._create_schema()
+        try:
+            self._create_schema()
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", "") not in _DAMAGED:
+                raise
+            raise DamagedStore(f"{self.path}: not a readable SQLite database ({exc})") from exc
 
     @property
     def db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(str(self.path), timeout=30)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS)
             db = sqlite_utils.Database(conn)
             db.enable_wal()
             self._local.db = db
@@ -46,9 +61,26 @@ class Database(ABC):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """All-or-nothing writes: a failure half-way leaves the previous state intact."""
-        with self._write_lock, self.db.atomic() as db:
-            yield db
+        """All-or-nothing writes: a failure half-way leaves the previous state intact.
+
+        The write lock is taken first (BEGIN IMMEDIATE), where SQLite waits for another
+        process's. Taken only at the first write after a read, SQLite would fail at once
+        with "database is locked" rather than risk a deadlock.
+        """
+        with self._write_lock:
+            db = self.db
+            if db.conn.in_transaction:
+                # Nested in a transaction of this thread: a savepoint.
+                with db.atomic():
+                    yield db
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
 
 
 class Store(Database):
@@ -114,14 +146,20 @@ class Store(Database):
     def replace_source(
         self, db: sqlite_utils.Database, record: SourceRecord, speeches: Iterable[Speech]
     ) -> None:
-        """Within a transaction: the file's old speeches go, the new ones come in."""
+        """Within a transaction: the file's old speeches go, the new ones come in; a speech
+        read again keeps the id it had (see _free_id)."""
+        had = {
+            row["ordinal"]: row["id"]
+            for row in db.query("select id, ordinal from speeches where source = ?", [record.path])
+        }
         self.delete_source(db, record.path)
         speeches = list(speeches)
         db.table("sources").insert(record.__dict__ | {"speeches": len(speeches)}, replace=True)
         for speech in speeches:
+            sid = _free_id(db, speech, had.get(speech.ordinal))
             db.table("speeches").insert(
                 {
-                    "id": speech.id,
+                    "id": sid,
                     "title": speech.title,
                     "source_title": speech.source_title,
                     "event": speech.event,
@@ -131,11 +169,10 @@ class Store(Database):
                     "source": speech.source,
                     "ordinal": speech.ordinal,
                     "paragraphs": len(speech.paragraphs),
-                },
-                replace=True,
+                }
             )
             db.table("paragraphs").insert_all(
-                (_paragraph_row(speech.id, p) for p in speech.paragraphs), batch_size=500
+                (_paragraph_row(sid, p) for p in speech.paragraphs), batch_size=500
             )
 
     def touch_source(self, db: sqlite_utils.Database, path: str, mtime: float) -> None:
@@ -143,8 +180,8 @@ class Store(Database):
 
     def delete_source(self, db: sqlite_utils.Database, path: str) -> None:
         ids = [r["id"] for r in db.query("select id from speeches where source = ?", [path])]
-        for speech_id in ids:
-            db.execute("delete from paragraphs where speech_id = ?", [speech_id])
+        for sid in ids:
+            db.execute("delete from paragraphs where speech_id = ?", [sid])
         db.execute("delete from speeches where source = ?", [path])
         db.execute("delete from sources where path = ?", [path])
 
@@ -246,6 +283,20 @@ class Store(Database):
             db.table("tokens").insert_all(
                 ({"key": k, "tokens": v} for k, v in pairs.items()), replace=True, batch_size=1000
             )
+
+
+def _free_id(db: sqlite_utils.Database, speech: Speech, had: str | None) -> str:
+    """The id the speech had, else its short id, else more digits of the same hash: the
+    first of them no other speech has. Short ids are 8 hex digits, and two places in the
+    corpus can share them (speech_0016277.txt and speech_0086579.txt do); the one there
+    first keeps the short id, so ids users have seen keep working, and none is given twice.
+    """
+    full = speech_id(speech.source, speech.ordinal, digits=LONGEST_ID)
+    wanted = [speech.id, *(full[:digits] for digits in range(12, LONGEST_ID + 1, 4))]
+    for candidate in [had, *wanted] if had else wanted:
+        if db.execute("select 1 from speeches where id = ?", [candidate]).fetchone() is None:
+            return candidate
+    raise ValueError(f"speech id {full} is taken: {speech.source}#{speech.ordinal}")
 
 
 def _paragraph_row(speech_id: str, p: Paragraph) -> dict:

@@ -18,6 +18,7 @@ from bot import messages as m
 from bot.config import BUNDLED_CORPUS, Config, TelegramSettings
 from retrieval.ingest import sync as corpus
 from retrieval.library import Library
+from retrieval.store import Store
 from tests.fakegram.server import BotAPIServer
 
 if TYPE_CHECKING:
@@ -308,3 +309,22 @@ async def test_an_upload_that_fails_unexpectedly_names_no_server_path(
     assert reply["text"] == m.UPLOAD_FAILED
     assert str(bot.docs) not in reply["text"]
     assert bot.journal.audit_log()[-1]["outcome"].startswith("failed: OSError")
+
+
+async def test_a_full_disk_stops_reload_and_upload_with_a_clear_message(
+    bot: BotAPIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "replace_source", full)
+    before = {s.id for s in bot.library.speeches()}
+    (bot.docs / "full.txt").write_text(SPEECH.format(body="磁盘满了。"), encoding="utf-8")
+    reply = await _command(bot, "/reload", m.DISK_FULL)
+    assert reply["text"] == m.DISK_FULL
+    reply = await _upload(bot, "up.txt", SPEECH.format(body="上传时磁盘满了。").encode())
+    assert reply["text"] == m.DISK_FULL
+    assert not (bot.docs / "up.txt").exists()
+    assert {s.id for s in bot.library.speeches()} == before
+    assert bot.library.engine.search("四季送").answered
+    (bot.docs / "full.txt").unlink()

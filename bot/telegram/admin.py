@@ -68,6 +68,10 @@ async def on_reload(update: Update, context: Context, message: Message) -> None:
     await _say(message, m.RELOAD_STARTED)
     try:
         report = await asyncio.to_thread(service.reload)
+    except AdminError as exc:
+        service.audit(user, "reload", "", f"failed: {exc}")
+        await _say(message, str(exc))
+        return
     except Exception as exc:
         log.exception("reload failed")
         service.audit(user, "reload", "", f"failed: {exc}")

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from multiprocessing import get_context
 from typing import ClassVar
 
 import numpy as np
@@ -28,6 +27,7 @@ from retrieval.index.tokenize import Tokenizer, tokenize_batch
 from retrieval.model import ParagraphRow, SpeechRow
 from retrieval.store import Store
 from retrieval.text import normalize
+from retrieval.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,7 @@ class TokenSource:
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 or not self._parallel:
             return [" ".join(self.tokenizer.tokens(t)) for t in texts]
         if self._pool is None:
-            # Spawned, not forked: the bot's event loop and reload threads are running.
-            self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            self._pool = worker_pool(workers)
         batches = [texts[i : i + BATCH_TEXTS] for i in range(0, len(texts), BATCH_TEXTS)]
         modes = [self.tokenizer.search_mode] * len(batches)
         try:

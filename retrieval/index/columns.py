@@ -13,6 +13,8 @@ from typing import cast
 
 import numpy as np
 
+from retrieval.index.integrity import DamagedIndex
+
 
 class DiskArray:
     """A saved one-dimensional array read a slice at a time, never mapped.
@@ -25,11 +27,19 @@ class DiskArray:
 
     def __init__(self, path: Path) -> None:
         self._file = path.open("rb", buffering=0)
-        fmt = np.lib.format
-        version = fmt.read_magic(self._file)
-        header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-        shape, _, self.dtype = header(self._file)
-        self._start = self._file.tell()
+        try:
+            fmt = np.lib.format
+            version = fmt.read_magic(self._file)
+            header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, self.dtype = header(self._file)
+            self._start = self._file.tell()
+            # A short file would read as short slices: texts cut off, with no error.
+            whole = self._start + int(np.prod(shape)) * self.dtype.itemsize
+            if len(shape) != 1 or os.fstat(self._file.fileno()).st_size != whole:
+                raise DamagedIndex(f"{path.name}: {shape} does not fit the file")
+        except BaseException:
+            self._file.close()
+            raise
         self._size = shape[0]
 
     def __len__(self) -> int:

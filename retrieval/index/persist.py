@@ -4,27 +4,35 @@ Each snapshot has a folder named by its fingerprint (the store's content, the to
 rules, the BM25 parameters) with its dead-document mask and the names of its segments;
 each segment has a folder of its own under `segments/`, so a reload writes only its new
 segment. Folders are written under a temporary name and renamed when complete, so a crash
-never leaves half an index that looks whole. Unused folders are removed after a swap; a
-process still serving from one keeps its mapping (POSIX).
+never leaves half an index that looks whole; the scratch folders a killed save leaves are
+removed by the next prune. Every folder carries the checksums of its small files, and a
+load checks what it maps (integrity.py): a damaged snapshot raises DamagedIndex, to be
+built again. Unused folders are removed after a swap; a process still serving from one
+keeps its mapping (POSIX).
 
 Exactness-critical: a loaded snapshot must answer as the saved one did.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import cast
 
 import numpy as np
 
+from retrieval.index import integrity
 from retrieval.index.bm25 import BM25Params
 from retrieval.index.columns import DiskArray, TextColumn
+from retrieval.index.integrity import DamagedIndex
 from retrieval.index.phrases import PhraseIndex
 from retrieval.index.postings import Postings
 from retrieval.index.snapshot import Segment, Snapshot
@@ -32,7 +40,7 @@ from retrieval.model import SpeechRow
 
 log = logging.getLogger(__name__)
 
-FORMAT = "6"
+FORMAT = "7"
 SEGMENT_PREFIX = "segments"
 # Smaller arrays are read whole: mapping them saves nothing.
 MAP_BYTES = 1 << 20
@@ -54,23 +62,49 @@ def _params_key(params: BM25Params) -> str:
 def save(snapshot: Snapshot, folder: Path) -> None:
     """The snapshot's folder holds its dead-document mask and the names of its segments;
     each segment has a folder of its own, shared by the snapshots that use it."""
-    for i, segment in enumerate(snapshot.segments):
-        previous = snapshot.segments[i - 1] if i else None
-        _write(
-            folder.parent / SEGMENT_PREFIX / segment.key,
-            partial(_save_segment, segment, previous),
-        )
+    with _saving(folder.parent):
+        for i, segment in enumerate(snapshot.segments):
+            previous = snapshot.segments[i - 1] if i else None
+            _write(
+                folder.parent / SEGMENT_PREFIX / segment.key,
+                partial(_save_segment, segment, previous),
+            )
 
-    def write_snapshot(scratch: Path) -> None:
-        np.save(scratch / "dead.npy", snapshot.dead)
-        meta = {"fingerprint": snapshot.fingerprint, "segments": [s.key for s in snapshot.segments]}
-        (scratch / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        def write_snapshot(scratch: Path) -> None:
+            np.save(scratch / "dead.npy", snapshot.dead)
+            keys = [s.key for s in snapshot.segments]
+            meta = {"fingerprint": snapshot.fingerprint, "segments": keys}
+            (scratch / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
-    _write(folder, write_snapshot)
+        _write(folder, write_snapshot)
+
+
+@contextmanager
+def _locked(root: Path, how: int) -> Iterator[bool]:
+    """The index folder locked (flock: the lock goes with the process, however it ends);
+    whether it could be."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, how)
+        except OSError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
+
+
+def _saving(root: Path) -> AbstractContextManager[bool]:
+    """Every save holds the index folder's lock shared while it writes (other savers, in
+    this process or another, go on side by side); a file system without locks still
+    saves, and the sweep, unable to lock it either, then removes nothing."""
+    root.mkdir(parents=True, exist_ok=True)
+    return _locked(root, fcntl.LOCK_SH)
 
 
 def _write(folder: Path, fill: Callable[[Path], None]) -> None:
-    """Write a folder under a temporary name and rename it when complete."""
+    """Write a folder under a temporary name, sign it and rename it when complete."""
     if folder.exists():
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +113,7 @@ def _write(folder: Path, fill: Callable[[Path], None]) -> None:
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
     try:
         fill(scratch)
+        integrity.sign(scratch)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
@@ -117,23 +152,44 @@ def _save_segment(segment: Segment, previous: Segment | None, scratch: Path) -> 
 
 
 def load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapshot:
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    """The saved snapshot, checked (integrity.py) before anything reads it.
+
+    Raises DamagedIndex (a ValueError) or OSError when it cannot be used. The segment
+    named like the snapshot goes with it: a full build writes its segment under that name,
+    and the save would keep a damaged folder found there.
+    """
+    try:
+        return _load(folder, speeches, params)
+    except (OSError, LookupError, TypeError, ValueError) as exc:
+        shutil.rmtree(folder.parent / SEGMENT_PREFIX / folder.name, ignore_errors=True)
+        if isinstance(exc, OSError | DamagedIndex):
+            raise
+        # What numpy or json raise on a damaged file the checks did not foresee.
+        raise DamagedIndex(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapshot:
+    meta = integrity.snapshot_meta(integrity.read_meta(folder), folder)
     segments: list[Segment] = []
     for key in meta["segments"]:
         previous = segments[-1] if segments else None
         segments.append(_load_segment(folder.parent / SEGMENT_PREFIX / key, previous))
+    dead = np.array(np.load(folder / "dead.npy", mmap_mode="r"))  # mapped first: _load_array
+    integrity.check_snapshot(dead, segments, {s.id for s in speeches})
     return Snapshot(
         fingerprint=meta["fingerprint"],
         speeches={s.id: s for s in speeches},
         segments=tuple(segments),
-        dead=np.load(folder / "dead.npy"),
+        dead=dead,
         params=params,
     )
 
 
 def _load_segment(folder: Path, previous: Segment | None) -> Segment:
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    known = {f: len(getattr(previous, f).terms) if previous else 0 for f in integrity.FIELDS}
+    meta = integrity.segment_meta(integrity.read_meta(folder), folder, known)
     arrays = {p.stem: _load_array(p) for p in folder.glob("*.npy")}
+    integrity.check_segment(arrays, meta, known)
 
     # Only READ_BY_SLICES come back as DiskArray; the prefixed arrays and context_starts
     # are never among them.
@@ -145,8 +201,7 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
         }
 
     def terms(field: str) -> list[str]:
-        before = getattr(previous, field).terms[: meta["known_terms"][field]] if previous else []
-        return before + meta[f"{field}_terms"]
+        return (getattr(previous, field).terms if previous else []) + meta[f"{field}_terms"]
 
     return Segment(
         key=meta["key"],
@@ -162,18 +217,23 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
 
 
 def _load_array(path: Path) -> np.ndarray | DiskArray:
-    if path.stat().st_size <= MAP_BYTES:
-        return np.load(path)
-    if path.stem in READ_BY_SLICES:
+    small = path.stat().st_size <= MAP_BYTES
+    if not small and path.stem in READ_BY_SLICES:
         return DiskArray(path)
-    # A plain read-only view of the mapping: np.memmap's own slicing is several times slower.
-    return np.asarray(np.load(path, mmap_mode="r"))
+    # Mapped even when read whole: a header promising more than the file holds is then an
+    # error, where np.load would first try to allocate that much.
+    mapped = np.load(path, mmap_mode="r")
+    # Else a plain read-only view of the mapping: np.memmap's own slicing is several times
+    # slower.
+    return np.array(mapped) if small else np.asarray(mapped)
 
 
 def prune(root: Path, keep: Snapshot) -> None:
-    """Remove every saved snapshot and segment but those in use (and those being written)."""
+    """Remove every saved snapshot and segment but those in use (and those being written),
+    and the scratch folders of saves that never finished."""
     if not root.is_dir():
         return
+    _sweep(root)
     used = {keep.fingerprint, SEGMENT_PREFIX}
     for folder in root.iterdir():
         if folder.name not in used and not folder.name.startswith("."):
@@ -184,3 +244,13 @@ def prune(root: Path, keep: Snapshot) -> None:
         for folder in segments.iterdir():
             if folder.name not in wanted and not folder.name.startswith("."):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def _sweep(root: Path) -> None:
+    """Remove the scratch folders (`.….tmp`) of saves killed before they finished: the
+    lock taken exclusively says no save is under way (see _saving); when it is not free,
+    the next prune sweeps."""
+    with _locked(root, fcntl.LOCK_EX | fcntl.LOCK_NB) as alone:
+        for parent in (root, root / SEGMENT_PREFIX) if alone else ():
+            for scratch in parent.glob(".*.tmp"):
+                shutil.rmtree(scratch, ignore_errors=True)

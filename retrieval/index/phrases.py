@@ -18,6 +18,7 @@ from retrieval.index import compiled
 from retrieval.index.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
 from retrieval.index.columns import DiskArray, TextColumn
 from retrieval.index.compiled import jit
+from retrieval.index.integrity import DamagedIndex
 
 # A needle's bigram lists narrow its candidates rarest first, as long as the next list is
 # no longer than this many times the candidates left.
@@ -90,7 +91,13 @@ class PhraseIndex:
         at = self._at(code)
         if at is None:
             return np.zeros(0, dtype=np.uint32)
-        return self.docs[self.indptr[at] : self.indptr[at + 1]]
+        docs = self.docs[self.indptr[at] : self.indptr[at + 1]]
+        # Too big to check at start-up (integrity.py), so checked as read: an id out of
+        # order or past the last paragraph would take the compiled loops out of their
+        # arrays (a phrase's holders bound top-k, `within`).
+        if len(docs) and (docs[-1] >= len(self.flat) or (docs[1:] <= docs[:-1]).any()):
+            raise DamagedIndex("the bigram postings are damaged")
+        return docs
 
     def bigram_freq(self, bigram: str) -> int:
         """How many documents hold the two characters side by side."""

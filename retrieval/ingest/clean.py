@@ -7,13 +7,12 @@ Cleaning rules: safe to change; tests/test_clean.py pins what comes out.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import cache
 
 import opencc
 
-from retrieval.model import Paragraph, RawSpeech, Speech
+from retrieval.model import Paragraph, RawSpeech, Speech, speech_id
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _SYLLABLE = rf"[a-zü]*[{_TONED}][a-zü]*"
@@ -70,11 +69,6 @@ def _converter() -> opencc.OpenCC:
 def to_simplified(text: str) -> str:
     """The one Traditional → Simplified conversion of the project, for text and queries."""
     return _converter().convert(text)
-
-
-def speech_id(source: str, ordinal: int) -> str:
-    """Stable across reloads: derived from where the speech is, not from its content."""
-    return hashlib.sha1(f"{source}#{ordinal}".encode()).hexdigest()[:8]
 
 
 def strip_pinyin(line: str) -> tuple[str, bool]:

@@ -6,17 +6,16 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from retrieval.ingest.clean import clean_speech
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError, read_file
 from retrieval.model import IndexReport, SourceRecord, Speech
 from retrieval.store import Store
+from retrieval.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +23,28 @@ TRASH_DIR = ".trash"
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_MIN_FILES = 16
 Progress = Callable[[int, int, str], None]
+# Files parsed already (an upload, checked before it was written), by path and SHA-256.
+Parsed = Mapping[tuple[str, str], list[Speech]]
+
+
+def require_corpus(corpus_dir: Path) -> None:
+    """Refuse to work on a corpus folder that is gone (an unmounted disk, a typo): indexing
+    it, or writing a file into a new empty one, would empty the store."""
+    if not corpus_dir.is_dir():
+        raise SourceError(f"corpus directory not found: {corpus_dir}")
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Speech files below the directory; hidden folders (the trash among them) are skipped."""
+    """Speech files below the directory, and folders named like one (reported, not read);
+    hidden folders (the trash among them) are skipped."""
     if not corpus_dir.is_dir():
         return []
     return sorted(
         p
         for p in corpus_dir.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        if p.suffix.lower() in SUPPORTED_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        and (p.is_file() or p.is_dir())
     )
 
 
@@ -53,6 +62,10 @@ def _parse(path: Path, root: Path) -> list[Speech] | SourceError:
         return parse_file(path, root)
     except SourceError as exc:
         return exc
+    except Exception as exc:
+        # A reader's failure nobody foresaw is still this one file's: the rest must load.
+        log.exception("corpus: %s could not be parsed", path)
+        return SourceError(f"cannot read file ({type(exc).__name__}: {exc})"[:300])
 
 
 def parsed_files(paths: list[Path], root: Path) -> Iterator[list[Speech] | SourceError]:
@@ -61,8 +74,7 @@ def parsed_files(paths: list[Path], root: Path) -> Iterator[list[Speech] | Sourc
     done = 0
     if len(paths) >= PARALLEL_MIN_FILES and workers > 1:
         try:
-            # Spawned, not forked: the bot's event loop and reload threads are running.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            with worker_pool(workers) as pool:
                 for result in pool.map(_parse, paths, [root] * len(paths), chunksize=4):
                     yield result
                     done += 1
@@ -77,12 +89,15 @@ def _changes(
     """The files to parse (new or changed content), those only touched (same content, new
     time) and every file seen; unreadable files are reported and left as they were."""
     files = corpus_files(corpus_dir)
-    report.files = len(files)
     todo: list[tuple[Path, SourceRecord]] = []
     touched: list[tuple[str, float]] = []
     seen: set[str] = set()
     for path in files:
         rel = path.relative_to(corpus_dir).as_posix()
+        if path.is_dir():
+            report.warnings.append(f"{rel}: a folder, not a file")
+            continue
+        report.files += 1
         seen.add(rel)
         try:
             data = path.read_bytes()
@@ -106,6 +121,7 @@ def sync(
     store: Store,
     progress: Progress | None = None,
     before_commit: Callable[[IndexReport], None] | None = None,
+    parsed: Parsed | None = None,
 ) -> IndexReport:
     """Bring the store in line with the directory in one transaction.
 
@@ -113,18 +129,23 @@ def sync(
     parse keeps the speeches it had before, so one bad upload never empties the corpus.
     Parsed files go into the store one by one, so a big corpus is never all in memory.
     `before_commit` runs inside the transaction with the report so far (the caller builds
-    its index there): if it raises, the store is left exactly as it was.
+    its index there): if it raises, the store is left exactly as it was. A file in `parsed`
+    with the same content is not parsed again.
     """
     started = time.perf_counter()
     report = IndexReport()
-    if not corpus_dir.is_dir():
-        raise SourceError(f"corpus directory not found: {corpus_dir}")
+    require_corpus(corpus_dir)
     known = store.sources()
     todo, touched, seen = _changes(corpus_dir, known, report)
     removed = sorted(set(known) - seen)
+    ready = parsed or {}
     with store.transaction() as db:
-        results = parsed_files([path for path, _ in todo], corpus_dir)
-        for i, ((_, record), result) in enumerate(zip(todo, results, strict=True), 1):
+        fresh = parsed_files(
+            [path for path, r in todo if (r.path, r.sha256) not in ready], corpus_dir
+        )
+        for i, (_, record) in enumerate(todo, 1):
+            key = (record.path, record.sha256)
+            result = ready[key] if key in ready else next(fresh)
             if progress:
                 progress(i, len(todo), record.path)
             existed = record.path in known
