@@ -1,12 +1,19 @@
 """Readers: every format and encoding staff have, and the files that must be refused."""
 
+import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import docx
 import pytest
 
 from bot.config import BUNDLED_CORPUS
+from retrieval.ingest.docx_text import docx_lines
 from retrieval.ingest.sources import SourceError, decode_bytes, read_file
+
+WORDML = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 SPEECH_T = "哈爾濱市工會第十七次代表大會今天隆重開幕了。首先，我代表市委向大會表示熱烈的祝賀！"
 SPEECH_S = "为职工服务是工会的立身之本。全区各级工会组织要始终坚持维护好职工合法权益。"
@@ -103,3 +110,61 @@ def test_title_only_is_refused(tmp_path: Path) -> None:
 def test_unsupported_suffix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="unsupported"):
         read_file(_write(tmp_path, "a.pdf", b"%PDF-1.4"), tmp_path)
+
+
+def test_docx_text_is_what_python_docx_reads(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph("日期：2016年3月1日")
+    document.add_heading("在某市工会代表大会上的讲话", level=0)
+    document.add_heading("一、回顾", level=1)
+    run = document.add_paragraph("同志们：").add_run()
+    run.add_tab()
+    run.add_text("今天召开大会。")
+    document.add_paragraph("")
+    table = document.add_table(rows=1, cols=1)
+    table.cell(0, 0).text = "表格里的字不是讲话"
+    document.add_paragraph("最后一段。")
+    path = tmp_path / "speech.docx"
+    document.save(str(path))
+    expected = [p.text.strip() for p in docx.Document(str(path)).paragraphs if p.text.strip()]
+    title = expected.pop(1)
+    assert docx_lines(path.read_bytes()) == [title, *expected]
+
+
+def test_a_large_docx_is_streamed_not_held(tmp_path: Path) -> None:
+    # About 20 MB of XML that compresses like text: a tree of it takes hundreds of MB.
+    text = os.urandom(8000 * 60 * 8).hex()
+    body = "".join(
+        "<w:p>"
+        + "".join(f"<w:r><w:t>{text[j : j + 16]}</w:t></w:r>" for j in range(i, i + 960, 16))
+        + "</w:p>"
+        for i in range(0, 8000 * 960, 960)
+    )
+    xml = (
+        f'<?xml version="1.0"?><w:document xmlns:w="{WORDML}"><w:body>{body}</w:body></w:document>'
+    )
+    path = tmp_path / "big.docx"
+    docx.Document().save(str(path))
+    with zipfile.ZipFile(path) as small:
+        parts = {name: small.read(name) for name in small.namelist()}
+    parts["word/document.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as big:
+        for name, data in parts.items():
+            big.writestr(name, data)
+    script = (
+        "import resource, sys, time; sys.path.insert(0, sys.argv[2]);"
+        "from retrieval.ingest.docx_text import docx_lines;"
+        "data = open(sys.argv[1], 'rb').read();"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        "lines = docx_lines(data);"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before;"
+        "print(len(lines), grown // 1024)"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), root], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    paragraphs, grown_mb = map(int, done.stdout.split())
+    assert paragraphs == 8000
+    assert grown_mb < 100
