@@ -185,6 +185,16 @@ def test_an_upload_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert [s.source for s in library.speeches()] == ["s1.txt", "s1_2.txt", "s2.txt"]
 
 
+def test_a_name_too_long_for_the_file_system_is_shortened(tmp_path: Path) -> None:
+    library = _library(tmp_path)
+    added = library.add_file("长" * 100 + ".txt", _text(7))
+    assert added.name.endswith(".txt") and len(added.name.encode()) <= files.MAX_NAME_BYTES
+    again = library.add_file("长" * 100 + ".txt", _text(8))
+    assert again.name != added.name and (library.corpus_dir / again.name).exists()
+    library.remove_speech(again.speeches[0][0])
+    assert any(library.corpus_dir.joinpath(".trash").iterdir())
+
+
 # 5. No folder, no upload; /replace and /remove keep the old file in the trash. -------------
 
 

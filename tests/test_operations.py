@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import messages
 from bot.config import Config, ConfigError, TelegramSettings, parse_config
 from bot.journal import Journal
 from retrieval.library import Library
@@ -141,3 +143,27 @@ def test_a_damaged_journal_is_a_clear_error_and_serving_sets_it_aside(
     fresh = Journal.opened_or_set_aside(store)
     assert fresh.query_log(0) == []
     assert Journal.path_beside(store).with_name("speechbot.journal.db.damaged").exists()
+
+
+async def test_many_users_at_once_are_each_answered_exactly_once(
+    library: Library, running_bot: RunningBot
+) -> None:
+    """bench/load.py runs 2,000 messages from 200 users; this is its small, quick twin."""
+    questions = ["四季送", "职工书屋", "劳模精神", "工会怎么帮扶困难职工", "“职工群众”"]
+    async with running_bot(library, Config(telegram=TelegramSettings(salt="s"))) as server:
+        chats = []
+        for i in range(40):
+            user = server.user(20_000 + i)
+            chat = server.private_chat(user)
+            chats.append(chat)
+            for question in questions:
+                server.send_text(chat, user, question)
+        await server.wait_until(
+            lambda: all(len(server.messages(c["id"])) >= len(questions) for c in chats),
+            timeout=60,
+            what="every answer",
+        )
+        await asyncio.sleep(0.5)  # an answer sent twice would arrive by now
+        replies = [server.messages(c["id"]) for c in chats]
+    assert all(len(r) == len(questions) for r in replies)
+    assert all(sent["text"] != messages.ERROR for r in replies for sent in r)

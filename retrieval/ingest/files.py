@@ -35,10 +35,19 @@ class NameTaken(SourceError):
     """Too many files of that name already."""
 
 
+# File systems allow 255 bytes a name (85 Chinese characters in UTF-8); this leaves room
+# for a _2 and for the trash's time-stamp prefix.
+MAX_NAME_BYTES = 200
+
+
 def safe_name(file_name: str) -> str:
-    """A plain file name: no folders, no hidden files, nothing a shell would trip on."""
+    """A plain file name: no folders, no hidden files, nothing a shell would trip on, short
+    enough for any file system (a long stem is cut, the suffix kept)."""
     name = _UNSAFE.sub("_", Path(file_name).name).strip("._") or "upload"
-    return name[-120:]
+    stem, suffix = Path(name).stem, Path(name).suffix[:16]
+    while len((stem + suffix).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + suffix
 
 
 def free_name(path: Path) -> Path:
