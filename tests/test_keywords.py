@@ -1,7 +1,13 @@
 """Keywords found by checking the best paragraphs first are those found by checking all."""
 
+import jieba.posseg
+
+from bot.config import BUNDLED_CORPUS
+from retrieval.index.tokenize import _load_jieba, _load_tagger
 from retrieval.query.ranking import Ranking
 from retrieval.query.search import SearchEngine
+
+CORPUS = BUNDLED_CORPUS / "000_31ab44726c7746e9.txt"
 
 
 def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
@@ -20,3 +26,17 @@ def test_keywords_found_by_checking_the_best_first_as_by_checking_all(
         assert got.hits == want.hits and got.phrase_count == want.phrase_count, keyword
         if want.phrase_count:
             assert len(got.hits) == min(8, want.phrase_count), keyword
+
+
+def test_question_words_are_tagged_as_jieba_posseg_tags_them() -> None:
+    reference = jieba.posseg.POSTokenizer(_load_jieba())
+    texts = [
+        "哈尔滨那次大会讲话里关于劳模精神是怎么说的",
+        "靖江今年1到9月GDP是多少？ 第3.5条 abc",
+        "在杭州市余杭区工会第十次代表大会上的讲话\r\n二○一六年",
+        *CORPUS.read_text(encoding="utf-8").splitlines()[:120],
+    ]
+    for text in texts:
+        assert list(_load_tagger().cut(text)) == [
+            (p.word, p.flag) for p in reference.cut(text, HMM=False)
+        ]

@@ -11,8 +11,8 @@ from functools import cached_property
 from pathlib import Path
 
 import jieba
-import jieba.posseg
 
+from retrieval.index.postag import Tagger
 from retrieval.text import DATA_DIR, WORD_CHAR
 
 USER_DICT = DATA_DIR / "userdict.txt"
@@ -41,9 +41,9 @@ def _load_jieba() -> jieba.Tokenizer:
 
 
 @functools.cache
-def _load_tagger() -> jieba.posseg.POSTokenizer:
+def _load_tagger() -> Tagger:
     """Part-of-speech tagging over the same dictionary (it reads the tag list once)."""
-    return jieba.posseg.POSTokenizer(_load_jieba())
+    return Tagger(_load_jieba())
 
 
 def _read_words(path: Path) -> frozenset[str]:
@@ -140,14 +140,14 @@ class Tokenizer:
         """
         stop = self.query_stopwords
         words: dict[str, str] = {}
-        for pair in self.tagger.cut(text, HMM=False):
-            word = pair.word.lower()
+        for word, tag in self.tagger.cut(text):
+            word = word.lower()
             if WORD_CHAR.search(word) and word not in stop and not ASKING.match(word):
-                words.setdefault(word, pair.flag)
+                words.setdefault(word, tag)
         return words
 
     @property
-    def tagger(self) -> jieba.posseg.POSTokenizer:
+    def tagger(self) -> Tagger:
         with _jieba_lock:
             return _load_tagger()
 

@@ -82,7 +82,7 @@ def _most_frequent(table: dict[str, list[tuple[int, str]]]) -> dict[str, tuple[s
 def corrections(
     words: list[str],
     known: Callable[[str], bool],
-    index: PinyinIndex,
+    index: Callable[[], PinyinIndex],
     freq: Callable[[str], int | None],
 ) -> list[Correction]:
     """Corrections for runs of the question's words that the corpus never uses.
@@ -91,7 +91,8 @@ def corrections(
     particles) already taken out as "" so that no stretch runs across them. A stretch is
     only a candidate when every word in it is unknown to the corpus or a single character
     (a mistyped character often breaks the segmentation into single characters), and the
-    longest stretch that sounds like a corpus word wins.
+    longest stretch that sounds like a corpus word wins. The index of sounds is asked for
+    only then: most questions have no such stretch, and building it takes a while.
     """
     found: list[Correction] = []
     i = 0
@@ -107,7 +108,7 @@ def corrections(
                 or known(typed)
             ):
                 continue
-            meant = index.sounds_like(typed, freq(typed))
+            meant = index().sounds_like(typed, freq(typed))
             if meant:
                 fixed = Correction(typed, meant)
                 i += size
