@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
-
 _HAN_ONLY = re.compile(r"^[\u3400-\u9fff]+$")
 # Longest stretch of characters read as one mistyped word.
 MAX_WORD = 4
@@ -21,6 +19,10 @@ _LOOSE = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ng", "n"), ("l", "n"))
 
 
 def pinyin_key(word: str) -> str:
+    # Imported here: pypinyin's tables take a quarter of a second to import, and most runs
+    # (a question with no typo, an index build) never read a word's sound.
+    from pypinyin import Style, lazy_pinyin
+
     return " ".join(lazy_pinyin(word, style=Style.NORMAL, errors="ignore"))
 
 
