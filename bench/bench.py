@@ -9,19 +9,28 @@ the bundled corpus), then, each step in a fresh process so that memory and start
 the real ones:
 
 - index: a full index from scratch (read, clean, tokenise on every core, store, build, save);
-  its wall time, throughput in characters per second and peak RSS;
+  its wall time, throughput in characters per second and peak RSS; then the disk it takes,
+  the index folder by component and the SQLite store by table;
 - serve: start-up from the persisted store to the first answer; then, after the
   background warm-up and one pass of other questions and phrases of the same kinds,
   search latency end to end (questions and keywords: analysis, scoring, top-k,
   snippets); phrase look-up latency
-  (quoted phrases and pasted fragments, both looked up verbatim); peak RSS while serving;
+  (quoted phrases and pasted fragments, both looked up verbatim); the full answer path
+  (`speechbot search --json`'s work: Library.search and the JSON) over a fresh mix of
+  both, and answers a second; peak RSS while serving;
   a reload after one changed file (until the new corpus serves) and the time its new
   segment then takes to reach the disk in the background;
-- reference: on the same tokens, rank-bm25's get_scores (the scores of record) and bm25s,
-  each one's query time, and the largest relative difference between our scores and
-  rank-bm25's. Skipped with --no-reference (rank-bm25 needs minutes and gigabytes at 1M).
+- engine: the engine alone, as the reference engines are measured: BM25 top 10 of the
+  question terms, and the exact count of the paragraphs holding each phrase, checked
+  against a substring scan;
+- reference (bench/engines.py): on the same tokens, tantivy (BM25 top 10; exact phrases
+  from single characters with positions), SQLite FTS5 with the trigram tokenizer (exact
+  phrases), bm25s and rank-bm25 (the scores of record: ours are compared with its),
+  each one's build time, disk, start-up in a fresh process and latency. Skipped with
+  --no-reference (rank-bm25 needs minutes and gigabytes at 1M).
 
-Not part of the test run. bm25s is optional (`pip install bm25s`).
+A table comparing the engines closes each run. Not part of the test run. tantivy and
+bm25s are optional (`pip install -e '.[bench]'`); without them their rows say so.
 """
 
 from __future__ import annotations
@@ -31,18 +40,25 @@ import json
 import random
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
+
+import engines
+from engines import folder_mb, latency, library_at, steady, timings
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PARAGRAPHS_PER_FILE = 200
+# As many passages an answer as the bot and the command line give by default.
+ANSWER_K = 3
 QUESTIONS = [
     "工会工作的立身之本是什么？",
     "劳动关系矛盾应该在哪里化解？",
@@ -98,11 +114,6 @@ def query_sets(pool: list[str], rng: random.Random) -> tuple[list[str], list[str
     return questions + keywords, phrases
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -116,10 +127,49 @@ def rss_anon_mb() -> float:
     return float("nan")
 
 
-def timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
+# disk ----------------------------------------------------------------------------------
+
+# Saved arrays by the start of their names (persist._save_segment): the first that fits.
+INDEX_PARTS = (
+    ("postings", ("bm25_text_",)),
+    ("context_postings", ("bm25_context_", "context_starts")),
+    ("phrase_index", ("flat_", "grams", "gram_")),
+    ("text", ("text_",)),
+)
+
+
+def index_part(name: str) -> str:
+    """Columns, the dead-document mask, meta.json and checksums.json are `other`."""
+    return next((part for part, heads in INDEX_PARTS if name.startswith(heads)), "other")
+
+
+def disk_usage(db: Path) -> dict:
+    """The index folder beside the store by component, and the store by table (the token
+    cache, kept so that a reload re-tokenises only new text, is a table of its own)."""
+    parts = dict.fromkeys([*(p for p, _ in INDEX_PARTS), "other"], 0)
+    index = db.with_name(db.name + ".index")
+    for path in index.rglob("*"):
+        if path.is_file():
+            parts[index_part(path.name)] += path.stat().st_size
+    row = {f"disk_index_{part}_mb": size / 1e6 for part, size in parts.items()}
+    row["disk_index_mb"] = folder_mb(index)
+    row["disk_store_mb"] = folder_mb(db)
+    # The write-ahead log goes only when the last connection closes (a checkpoint reuses
+    # it at the size it reached): a process that ends without closing leaves it behind.
+    wal = db.with_name(db.name + "-wal")
+    row["disk_store_wal_mb"] = folder_mb(wal) if wal.exists() else 0.0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        tables = con.execute(
+            "SELECT s.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema s"
+            " ON d.name = s.name GROUP BY s.tbl_name"
+        ).fetchall()
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        page = con.execute("PRAGMA page_size").fetchone()[0]
+    for table, size in tables:
+        if table in ("paragraphs", "tokens"):
+            row[f"disk_store_{table}_mb"] = size / 1e6
+    row["disk_store_free_mb"] = free * page / 1e6
+    return row
 
 
 # steps, each run in its own process ----------------------------------------------------
@@ -144,32 +194,38 @@ def step_index(docs: Path, db: Path) -> dict:
 
 
 def step_serve(
-    docs: Path, db: Path, queries: list[str], phrases: list[str], warm: list[str]
+    docs: Path,
+    db: Path,
+    queries: list[str],
+    phrases: list[str],
+    warm: list[str],
+    answers: list[str],
 ) -> dict:
     started = time.perf_counter()
-    from retrieval.library import WARM_THREAD, Library
+    from retrieval.library import Library
 
     library = Library.open(docs, db)
     library.engine.search(QUESTIONS[0])
     row: dict = {"startup_s": time.perf_counter() - started}
     engine = library.engine
-    # Latency is measured in steady state, once the background warm-up is done.
     started = time.perf_counter()
-    for thread in threading.enumerate():
-        if thread.name == WARM_THREAD:
-            thread.join()
+    steady(library)
     row["warm_up_s"] = time.perf_counter() - started
     # A server that has run a while has the index files it reads in the page cache; the
     # build that has just written them may have seen them evicted. Other questions of the
     # same kinds, not the measured ones, bring them back.
     for q in warm:
         engine.search(q)
-    search = [timed(lambda q=q: engine.search(q, k=3)) for q in queries]
-    row["search_median_ms"] = statistics.median(search)
-    row["search_p99_ms"] = percentile(search, 0.99)
-    phrase = [timed(lambda p=p: engine.search(p, k=3)) for p in phrases]
-    row["phrase_median_ms"] = statistics.median(phrase)
-    row["phrase_p99_ms"] = percentile(phrase, 0.99)
+    row |= latency("search", timings(lambda q: engine.search(q, k=ANSWER_K), queries))
+    row |= latency("phrase", timings(lambda p: engine.search(p, k=ANSWER_K), phrases))
+
+    # Questions not asked before: the tokenizer and the bigram counts remember what was.
+    def answer(question: str) -> None:
+        json.dumps(asdict(library.search(question, k=ANSWER_K)), ensure_ascii=False)
+
+    started = time.perf_counter()
+    row |= latency("answer", timings(answer, answers))
+    row["answers_per_s"] = len(answers) / (time.perf_counter() - started)
     row["serve_peak_rss_mb"] = peak_rss_mb()
     row["serve_rss_anon_mb"] = rss_anon_mb()
     changed = sorted(docs.glob("*.txt"))[0]
@@ -184,56 +240,28 @@ def step_serve(
     return row
 
 
-def step_reference(docs: Path, db: Path, queries: list[str]) -> dict:
-    import numpy as np
-    from rank_bm25 import BM25L
-
-    from retrieval.index.build import token_source
+def step_engine(
+    docs: Path, db: Path, queries: list[str], phrases: list[str], warm: list[str]
+) -> dict:
+    """Our engine as the reference engines are measured: the top 10 of the question terms
+    over the paragraphs' words, and the exact count of the paragraphs holding a phrase."""
     from retrieval.index.topk import Field, top
-    from retrieval.library import Library
 
-    library = Library.open(docs, db)
+    library = library_at(docs, db)
     snapshot = library.engine.snapshot
-    with token_source(library.store, library.tokenizer) as source:
-        tokens = source.tokens([row.text for row in snapshot.rows()])
-    terms = [library.tokenizer.query_terms(q) for q in queries]
-    ours = snapshot.text
-    field = [Field(ours)]
-    row = {
-        "our_scores_median_ms": statistics.median(
-            timed(lambda q=q: ours.get_scores(q)) for q in terms
-        ),
-        "our_top10_median_ms": statistics.median(
-            timed(lambda q=q: top(field, q, 10)) for q in terms
-        ),
-    }
-    p = ours.params
-    reference = BM25L(tokens, k1=p.k1, b=p.b, delta=p.delta)
-    sample = terms[:10]
-    row["rank_bm25_scores_median_ms"] = statistics.median(
-        timed(lambda q=q: reference.get_scores(q)) for q in sample
-    )
-    worst = 0.0
-    for q in sample:
-        # Ours scores every document id, the dead ones of a replaced file too.
-        expected, got = reference.get_scores(q), ours.get_scores(q)[snapshot.live()]
-        scale = np.maximum(np.abs(expected), 1e-300)
-        worst = max(worst, float(np.max(np.abs(got - expected) / scale)))
-    row["max_rel_diff_vs_rank_bm25"] = worst
-    try:
-        import bm25s
-    except ImportError:
-        row["bm25s_scores_median_ms"] = None
-        return row
-    started = time.perf_counter()
-    retriever = bm25s.BM25(method="bm25l", k1=p.k1, b=p.b, delta=p.delta)
-    retriever.index(tokens, show_progress=False)
-    row["bm25s_index_s"] = time.perf_counter() - started
-    row["bm25s_scores_median_ms"] = statistics.median(
-        timed(lambda q=q: retriever.get_scores(q)) for q in terms
-    )
-    row["bm25s_top10_median_ms"] = statistics.median(
-        timed(lambda q=q: retriever.retrieve([q], k=10, show_progress=False)) for q in terms
+    terms = engines.query_terms(library, queries)
+    work = engines.phrases_of(library, phrases, warm)
+    field = [Field(snapshot.text)]
+    for q in engines.query_terms(library, warm):
+        top(field, q, 10)
+    for needle in work.warm:
+        snapshot.containing(needle)
+    row = {"our_scores_median_ms": statistics.median(timings(snapshot.text.get_scores, terms))}
+    row |= latency("our_top10", timings(lambda q: top(field, q, 10), terms))
+    counts = timings(snapshot.containing, work.needles)
+    row |= latency("our_phrase_count", counts, worst=True)
+    row["our_phrase_count_mismatches"] = work.mismatches(
+        lambda n: len(snapshot.containing(n)), work.needles
     )
     return row
 
@@ -249,11 +277,12 @@ def step_compile() -> dict:
     return {"compile_s": time.perf_counter() - started}
 
 
-STEPS = {
+STEPS: dict[str, Callable[..., dict]] = {
     "compile": step_compile,
     "index": step_index,
     "serve": step_serve,
-    "reference": step_reference,
+    "engine": step_engine,
+    **engines.STEPS,
 }
 
 
@@ -276,18 +305,37 @@ def bench_size(size: int, pool: list[str], scratch: Path, reference: bool) -> di
     queries, phrases = query_sets(pool, rng)
     other_queries, other_phrases = query_sets(pool, random.Random(size + 1))
     warm = other_queries + other_phrases
-    row = {"size": size}
+    fresh_queries, fresh_phrases = query_sets(pool, random.Random(size + 2))
+    answers = fresh_queries + fresh_phrases
+    random.Random(size).shuffle(answers)
+    row: dict = {"size": size}
     row |= run_step("index", docs, db)
-    row |= run_step("serve", docs, db, queries, phrases, warm)
-    if reference:
-        row |= run_step("reference", docs, db, queries[40:80])
+    row |= disk_usage(db)
+    row |= run_step("serve", docs, db, queries, phrases, warm, answers)
+    # The fixed questions once each: the engines remember nothing between queries.
+    distinct = queries[len(QUESTIONS) * 4 :]
+    row |= run_step("engine", docs, db, distinct, phrases, warm)
+    if not reference:
+        return row
+    row |= run_step("rank_bm25", docs, db, distinct)
+    row |= run_step("tantivy", docs, db, distinct, other_queries)
+    if "tantivy_disk_mb" in row:
+        row |= run_step("startup", docs, db, "tantivy", QUESTIONS[0])
+    row |= run_step("tantivy_chars", docs, db, phrases, other_phrases)
+    row |= run_step("fts5", docs, db, phrases, other_phrases)
+    row |= run_step("startup", docs, db, "fts5", QUESTIONS[4])
+    row |= run_step("bm25s", docs, db, distinct, other_queries)
+    if "bm25s_disk_mb" in row:
+        row |= run_step("startup", docs, db, "bm25s", QUESTIONS[0])
     return row
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--no-reference", action="store_true", help="skip rank-bm25 and bm25s")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip tantivy, FTS5, bm25s and rank-bm25"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -308,6 +356,8 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     print_table(rows)
+    for row in rows:
+        engines.print_comparison(row, not args.no_reference)
     return 0
 
 
