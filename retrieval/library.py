@@ -345,6 +345,7 @@ class Library:
             )
             self._engine = built[0]
             self._swapped()
+            self.store.checkpoint()
         log.info(
             "reload: +%d ~%d -%d files, %d speeches, %d paragraphs in %.2fs",
             len(report.added),

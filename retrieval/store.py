@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -13,6 +14,8 @@ from pathlib import Path
 import sqlite_utils
 
 from retrieval.model import Paragraph, ParagraphRow, SourceRecord, Speech, SpeechRow, speech_id
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 # How long a write waits for another process's (`speechbot index` beside `speechbot serve`)
@@ -58,6 +61,15 @@ class Database(ABC):
 
     @abstractmethod
     def _create_schema(self) -> None: ...
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log back into the database and truncate it: after a big
+        reload the log is as large as the store, and a process that exits without closing
+        its connection would leave it on disk. Skipped when readers hold it."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:
+            log.info("store: checkpoint skipped (%s)", exc)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:

@@ -167,3 +167,8 @@ async def test_many_users_at_once_are_each_answered_exactly_once(
         replies = [server.messages(c["id"]) for c in chats]
     assert all(len(r) == len(questions) for r in replies)
     assert all(sent["text"] != messages.ERROR for r in replies for sent in r)
+
+
+def test_indexing_leaves_no_write_ahead_log_behind(indexed: Path) -> None:
+    wal = indexed.with_name("speechbot.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
