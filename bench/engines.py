@@ -141,7 +141,7 @@ def words(library: Library, queries: Sequence[str], warm: Sequence[str]) -> Word
     from retrieval.index.build import token_source
 
     # Through speechbot's token cache: the very tokens its index holds.
-    with token_source(library.store, library.tokenizer) as source:
+    with token_source(library.tokenizer) as source:
         tokens = source.tokens([row.text for row in library.engine.snapshot.rows()])
     return Words(tokens, query_terms(library, queries), query_terms(library, warm))
 

@@ -145,10 +145,11 @@ class Store(Database):
             pk="id",
             if_not_exists=True,
         )
-        db.table("tokens").create({"key": str, "tokens": str}, pk="key", if_not_exists=True)
         db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
         db.table("paragraphs").create_index(["speech_id", "n"], unique=True, if_not_exists=True)
         db.table("speeches").create_index(["source"], if_not_exists=True)
+        if "tokens" in db.table_names():
+            _slim(db)
 
     # sources and speeches -------------------------------------------------
 
@@ -275,26 +276,16 @@ class Store(Database):
         )
         return [_row(r) for r in rows]
 
-    # token cache -----------------------------------------------------------
 
-    def cached_tokens(self, keys: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.query(
-                f"select key, tokens from tokens where key in ({marks})", chunk
-            ):
-                found[row["key"]] = row["tokens"]
-        return found
-
-    def cache_tokens(self, pairs: dict[str, str]) -> None:
-        if not pairs:
-            return
-        with self.transaction() as db:
-            db.table("tokens").insert_all(
-                ({"key": k, "tokens": v} for k, v in pairs.items()), replace=True, batch_size=1000
-            )
+def _slim(db: sqlite_utils.Database) -> None:
+    """Stores from before 2 December 2026 kept a token cache and every paragraph's source
+    text even where it equals the cleaned text: together more than half the file. Both go,
+    once, and the file is compacted (a minute for a million paragraphs)."""
+    log.warning("store: dropping the token cache and duplicate texts, then compacting")
+    with db.conn:
+        db.execute("drop table tokens")
+        db.execute("update paragraphs set source_text = null where source_text = text")
+    db.execute("vacuum")
 
 
 def _free_id(db: sqlite_utils.Database, speech: Speech, had: str | None) -> str:
@@ -317,7 +308,8 @@ def _paragraph_row(speech_id: str, p: Paragraph) -> dict:
         "n": p.n,
         "heading": p.heading,
         "text": p.text,
-        "source_text": p.source_text,
+        # Kept only where cleaning changed the text (mended, or pinyin taken out).
+        "source_text": p.source_text if p.source_text != p.text else None,
         "damaged": int(p.damaged),
     }
 

@@ -48,7 +48,7 @@ def engine(library: Library) -> SearchEngine:
 @pytest.fixture(scope="session")
 def snapshot_tokens(library: Library) -> list[list[str]]:
     texts = [row.text for row in library.engine.snapshot.rows()]
-    with token_source(library.store, library.tokenizer) as source:
+    with token_source(library.tokenizer) as source:
         return source.tokens(texts)
 
 

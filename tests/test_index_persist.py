@@ -1,6 +1,7 @@
 """A saved snapshot, mapped back at start-up, equals the one saved; a damaged one is built
 again, old ones are cleared away, and tokens come from the store's cache."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,6 @@ import pytest
 from bot.config import BUNDLED_CORPUS
 from retrieval.index import build as index
 from retrieval.index import persist
-from retrieval.index.build import token_source
 from retrieval.index.columns import DiskArray
 from retrieval.library import Library
 from tests.helpers import assert_same, write_speeches
@@ -68,11 +68,22 @@ def test_reloads_keep_only_the_snapshot_in_use(tmp_path: Path) -> None:
     )
 
 
-def test_tokens_come_from_the_cache_once_computed(tmp_path: Path) -> None:
+def test_an_older_store_loses_its_token_cache_and_duplicate_texts(tmp_path: Path) -> None:
     library = Library.open(BUNDLED_CORPUS, tmp_path / "s.db")
-    texts = [row.text for row in library.engine.snapshot.rows()][:20]
-    with token_source(library.store, library.tokenizer) as source:
-        first = source.tokens(texts)
-    cached = library.store.cached_tokens([library.tokenizer.cache_key(t) for t in texts])
-    assert len(cached) == len(set(texts))
-    assert first == [cached[library.tokenizer.cache_key(t)].split() for t in texts]
+    answer = library.search("四季送")
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        # As stores before 2 December 2026 were: a token cache, every source text kept.
+        db.execute("create table tokens (key text primary key, tokens text)")
+        db.execute("insert into tokens values ('k', '工会 职工')")
+        db.execute("update paragraphs set source_text = text where source_text is null")
+    db.close()
+    again = Library.open(BUNDLED_CORPUS, tmp_path / "s.db")
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master")}
+        (same,) = db.execute("select count(*) from paragraphs where source_text = text").fetchone()
+        (kept,) = db.execute(
+            "select count(*) from paragraphs where source_text is not null"
+        ).fetchone()
+    db.close()
+    assert "tokens" not in tables and same == 0 and kept > 0
+    assert again.search("四季送").hits == answer.hits

@@ -38,26 +38,21 @@ BATCH_TEXTS = 1_000
 
 
 class TokenSource:
-    """Tokens through the per-content cache, so a reload re-tokenises only new text.
+    """The index terms of texts. A big batch is spread over worker processes (one per
+    core); the pool is started on first need and lives as long as the build.
 
-    A big batch of new text is spread over worker processes (one per core); the pool is
-    started on first need and lives as long as the build.
+    Tokens are not cached: a reload tokenises only the paragraphs of the files that
+    changed, and only a full rebuild (a new index format, a damaged index) would read a
+    cache — which took as much disk as the texts themselves (docs/scale.md).
     """
 
-    def __init__(self, store: Store, tokenizer: Tokenizer) -> None:
-        self.store = store
+    def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self._pool: ProcessPoolExecutor | None = None
         self._parallel = True
 
     def tokens(self, texts: list[str]) -> list[list[str]]:
-        keys = [self.tokenizer.cache_key(t) for t in texts]
-        known = self.store.cached_tokens(sorted(set(keys)))
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
-        fresh = dict(zip(missing, self._tokenize(list(missing.values())), strict=True))
-        self.store.cache_tokens(fresh)
-        known |= fresh
-        return [known[k].split() for k in keys]
+        return [joined.split() for joined in self._tokenize(texts)]
 
     def _tokenize(self, texts: list[str]) -> list[str]:
         workers = os.cpu_count() or 1
@@ -83,8 +78,8 @@ class TokenSource:
 
 
 @contextmanager
-def token_source(store: Store, tokenizer: Tokenizer) -> Iterator[TokenSource]:
-    source = TokenSource(store, tokenizer)
+def token_source(tokenizer: Tokenizer) -> Iterator[TokenSource]:
+    source = TokenSource(tokenizer)
     try:
         yield source
     finally:
@@ -206,7 +201,7 @@ def build_snapshot(
 ) -> Snapshot:
     started = time.perf_counter()
     speeches = _speeches(store)
-    with token_source(store, tokenizer) as source:
+    with token_source(tokenizer) as source:
         chunks = store.paragraph_chunks(CHUNK_ROWS)
         segment = build_segment(chunks, speeches, source, fingerprint)
     snapshot = Snapshot(fingerprint, speeches, (segment,), np.zeros(len(segment), bool), params)
@@ -241,7 +236,7 @@ def update_snapshot(
     segments = old.segments
     rows = store.paragraphs_of_sources(sorted(sources))
     if rows:
-        with token_source(store, tokenizer) as source:
+        with token_source(tokenizer) as source:
             added = build_segment([rows], speeches, source, fingerprint, old.segments[-1])
         segments += (added,)
         dead.append(np.zeros(len(added), dtype=bool))

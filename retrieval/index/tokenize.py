@@ -23,7 +23,7 @@ PARTICLES = DATA_DIR / "particles.txt"
 # something and name nothing (几乎 "almost" does not match).
 ASKING = re.compile(r"^[哪几][一二三四五六七八九十两几些]*[个种类项点条样位大名家所届次]?$")
 
-# Bumped by hand when the rules below change, so cached tokens from older rules are not reused.
+# Bumped by hand when the rules below change, so an index saved under older rules is rebuilt.
 RULES_VERSION = "3"
 
 
@@ -150,9 +150,6 @@ class Tokenizer:
     def tagger(self) -> Tagger:
         with _jieba_lock:
             return _load_tagger()
-
-    def cache_key(self, text: str) -> str:
-        return hashlib.sha1(f"{self.version}\x00{text}".encode()).hexdigest()
 
 
 def tokenize_batch(search_mode: bool, texts: list[str]) -> list[str]:
