@@ -166,8 +166,8 @@ def disk_usage(db: Path) -> dict:
         free = con.execute("PRAGMA freelist_count").fetchone()[0]
         page = con.execute("PRAGMA page_size").fetchone()[0]
     for table, size in tables:
-        if table in ("paragraphs", "tokens"):
-            row[f"disk_store_{table}_mb"] = size / 1e6
+        if table == "paragraphs":
+            row["disk_store_paragraphs_mb"] = size / 1e6
     row["disk_store_free_mb"] = free * page / 1e6
     return row
 

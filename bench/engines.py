@@ -140,7 +140,7 @@ def query_terms(library: Library, queries: Sequence[str]) -> list[list[str]]:
 def words(library: Library, queries: Sequence[str], warm: Sequence[str]) -> Words:
     from retrieval.index.build import token_source
 
-    # Through speechbot's token cache: the very tokens its index holds.
+    # Through speechbot's own tokeniser: the very tokens its index holds.
     with token_source(library.tokenizer) as source:
         tokens = source.tokens([row.text for row in library.engine.snapshot.rows()])
     return Words(tokens, query_terms(library, queries), query_terms(library, warm))
@@ -482,6 +482,6 @@ def print_comparison(row: dict, reference: bool) -> None:
         " {disk_index_postings_mb:.3g}, context postings {disk_index_context_postings_mb:.3g},"
         " phrase index {disk_index_phrase_index_mb:.3g}, texts {disk_index_text_mb:.3g},"
         " other {disk_index_other_mb:.3g}); SQLite store {disk_store_mb:.3g} (paragraphs"
-        " {disk_store_paragraphs_mb:.3g}, token cache {disk_store_tokens_mb:.3g}, free pages"
+        " {disk_store_paragraphs_mb:.3g}, free pages"
         " {disk_store_free_mb:.3g}) and its write-ahead log {disk_store_wal_mb:.3g}".format(**row)
     )
