@@ -11,6 +11,7 @@ from retrieval.library import Library
 from retrieval.model import ANSWER, NONE, RELATED
 from retrieval.query.cues import holds
 from retrieval.query.cues import load as load_cues
+from retrieval.query.ranking import names_something
 from retrieval.query.search import SearchEngine
 from retrieval.query.tiers import Evidence, TierRule
 
@@ -208,3 +209,9 @@ def test_which_and_how_many_words_are_no_search_terms(engine: SearchEngine) -> N
     assert not {"哪几", "几种", "哪几种", "哪三个"} & set(terms)
     assert "经济" in terms and "形态" in terms
     assert "几乎" in engine.tokenizer.query_terms("几乎所有职工")
+
+
+def test_an_organisation_names_something_only_with_its_place() -> None:
+    assert names_something("上海市总工会", "nt")
+    assert not names_something("科研院所", "nt")
+    assert names_something("广州", "ns") and names_something("第四十二条", "m")

@@ -17,6 +17,7 @@ from retrieval.model import NONE
 from retrieval.query.analysis import Query
 from retrieval.query.coverage import Weighting, passage_coverage
 from retrieval.query.cues import holds
+from retrieval.query.cues import load as load_cues
 from retrieval.query.lexicon import Lexicon
 from retrieval.query.tiers import Evidence, TierRule
 from retrieval.text import normalize
@@ -241,6 +242,8 @@ def _prefix(ok: np.ndarray) -> int:
 
 # Parts of speech (jieba's tags) of words that name a place or an organisation. Its person
 # (nr) and other-name (nz) tags fall on too many ordinary words (拜早年, 大奖) to be evidence.
+# An organisation names one only with its place (上海市总工会); without one it is a kind
+# of body (科研院所), which a speech may well talk about in other words.
 NAMING_TAGS = frozenset({"ns", "nt"})
 _ORDINAL_NUMBER = re.compile(r"第[零一二三四五六七八九十百千\d]+[次届条款项]")
 
@@ -248,6 +251,8 @@ _ORDINAL_NUMBER = re.compile(r"第[零一二三四五六七八九十百千\d]+[�
 def names_something(word: str, tag: str) -> bool:
     """A place, an organisation, a number or an ordinal (GDP, 2023年, 第四十二条)."""
     if len(word) < 2:
+        return False
+    if tag == "nt" and not load_cues().place_pattern.match(word):
         return False
     return (
         tag in NAMING_TAGS
