@@ -134,7 +134,11 @@ def _corrected(
     """The text with the stretches read as typos written as the corpus word they sound like."""
     drop = tokenizer.query_stopwords
     words = ["" if w in drop else w for w in tokenizer.plain_words(text)]
-    found = tuple(corrections(words, lexicon.known, lambda: lexicon.pinyin, lexicon.general_freq))
+    found = tuple(
+        corrections(
+            words, lexicon.known, lambda: lexicon.pinyin, lexicon.general_freq, lexicon.fits
+        )
+    )
     return _apply(text, found), found
 
 

@@ -10,6 +10,7 @@ from retrieval.index.tokenize import Tokenizer
 from retrieval.query import cues, synonyms
 from retrieval.query.scope import Catalog
 from retrieval.query.spelling import PinyinIndex
+from retrieval.text import normalize
 
 
 class Lexicon:
@@ -22,6 +23,11 @@ class Lexicon:
     def doc_freq(self, word: str) -> int:
         snap = self.snapshot
         return max(snap.text.doc_freq(word), snap.context.doc_freq(word))
+
+    def fits(self, text: str) -> bool:
+        """Whether a run of words may stand in the text (every pair of its characters does,
+        somewhere: enough to tell 依法治会 from 依法智慧 without reading postings)."""
+        return self.snapshot.may_hold(normalize(text))
 
     def known(self, word: str) -> bool:
         """Used by the corpus, or a word of the field whose synonyms it may use."""

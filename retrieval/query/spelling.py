@@ -86,6 +86,7 @@ def corrections(
     known: Callable[[str], bool],
     index: Callable[[], PinyinIndex],
     freq: Callable[[str], int | None],
+    fits: Callable[[str], bool] = lambda _: False,
 ) -> list[Correction]:
     """Corrections for runs of the question's words that the corpus never uses.
 
@@ -95,6 +96,9 @@ def corrections(
     (a mistyped character often breaks the segmentation into single characters), and the
     longest stretch that sounds like a corpus word wins. The index of sounds is asked for
     only then: most questions have no such stretch, and building it takes a while.
+
+    Of several words with that sound, the ones that `fit` beside the stretch's neighbours
+    in the corpus's text come first (依法治惠 → 依法治会, not 智慧, the commoner word).
     """
     found: list[Correction] = []
     i = 0
@@ -112,7 +116,13 @@ def corrections(
                 continue
             meant = index().sounds_like(typed, freq(typed))
             if meant:
-                fixed = Correction(typed, meant)
+                left = words[i - 1] if i else ""
+                right = words[i + size] if i + size < len(words) else ""
+                fitting = [
+                    m for m in meant if (left and fits(left + m)) or (right and fits(m + right))
+                ]
+                ordered = fitting + [m for m in meant if m not in fitting]
+                fixed = Correction(typed, tuple(ordered))
                 i += size
                 break
         if fixed:
