@@ -26,10 +26,12 @@ DATA = Path(__file__).parent / "data"
         ("dev-queries.jsonl", 0.93, 1.0, 0.0, 1.0, 0.0, 0.96),
         ("own-queries.jsonl", 0.96, 1.0, 0.0, 0.9, 0.0, 0.97),
         ("staff-tune.jsonl", 0.84, 0.94, 0.021, 0.64, 0.072, 0.71),
-        ("staff-validation.jsonl", 0.87, 0.96, 0.016, 0.7, 0.034, 0.7),
-        ("staff-holdout.jsonl", 0.84, 0.91, 0.04, 0.75, 0.06, 0.72),
-        # Written after the tiers were calibrated, and measured once.
-        ("staff-fresh.jsonl", 0.9, 0.96, 0.01, 0.75, 0.023, 0.77),
+        ("staff-validation.jsonl", 0.87, 0.97, 0.009, 0.7, 0.034, 0.73),
+        ("staff-holdout.jsonl", 0.85, 0.92, 0.034, 0.75, 0.06, 0.72),
+        # Written after the tiers were calibrated; measured once, then its failures read.
+        ("staff-fresh.jsonl", 0.92, 0.97, 0.005, 0.72, 0.023, 0.78),
+        # Written last (2 Dec), measured once: nothing was chosen on it.
+        ("staff-new.jsonl", 0.86, 0.95, 0.023, 0.65, 0.115, 0.8),
     ],
 )
 def test_eval_thresholds(
@@ -211,6 +213,13 @@ def test_which_and_how_many_words_are_no_search_terms(engine: SearchEngine) -> N
     assert not {"哪几", "几种", "哪几种", "哪三个"} & set(terms)
     assert "经济" in terms and "形态" in terms
     assert "几乎" in engine.tokenizer.query_terms("几乎所有职工")
+
+
+def test_a_compound_the_text_lacks_is_half_covered_by_its_parts(engine: SearchEngine) -> None:
+    query = engine.analyse("靖江财政收入多少啊")
+    weights, *_ = engine.judge.word_weights(query)
+    assert weights["财政"] == weights["收入"] == weights["财政收入"] / 2
+    assert engine.search("靖江财政收入多少啊", k=3).confidence != NONE
 
 
 def test_an_organisation_names_something_only_with_its_place() -> None:
