@@ -11,11 +11,16 @@ from retrieval.query.search import SearchEngine
 from retrieval.text import normalize
 
 
-@pytest.mark.parametrize("narrowing_ratio", [phrases.NARROWING_RATIO, 0, np.inf])
+@pytest.mark.parametrize(
+    ("narrowing_ratio", "split_from"),
+    [(phrases.NARROWING_RATIO, phrases.SPLIT_FROM), (0, phrases.SPLIT_FROM), (np.inf, 2)],
+)
 def test_containing_is_exactly_a_substring_search(
-    engine: SearchEngine, narrowing_ratio: float
+    engine: SearchEngine, narrowing_ratio: float, split_from: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 0: candidates from the rarest bigram alone; inf: from every bigram.
+    # 0: candidates from the rarest bigram alone; inf: from every bigram. A split from two
+    # candidates on: the check shared between threads, as a common phrase's is.
+    monkeypatch.setattr(phrases, "SPLIT_FROM", split_from)
     snap = engine.snapshot
     live = snap.live().tolist()
     flats = {doc: normalize(snap.row(doc).text) for doc in live}

@@ -10,6 +10,9 @@ Exactness-critical: phrase counts must equal a substring scan (tests/test_phrase
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 import numpy as np
@@ -138,8 +141,24 @@ class PhraseIndex:
         if not compiled.enabled():
             return np.fromiter((needle in self.flat[d] for d in docs.tolist()), bool, len(docs))
         data = np.frombuffer(needle.encode("utf-8"), dtype=np.uint8)
-        flat = self.flat
-        return _holding(read_only(flat.data, np.uint8), flat.offsets, docs, data)
+        text, offsets = read_only(self.flat.data, np.uint8), self.flat.offsets
+        if len(docs) < SPLIT_FROM or _CORES < 2:
+            return _holding(text, offsets, docs, data)
+        # A common phrase has hundreds of thousands of paragraphs to check: the compiled
+        # check releases the GIL, so each core takes a share.
+        shares = np.array_split(docs, _CORES)
+        found = _checkers().map(lambda share: _holding(text, offsets, share, data), shares)
+        return np.concatenate(list(found))
+
+
+# Candidates from which the check is shared between the cores.
+SPLIT_FROM = 4_000
+_CORES = min(os.cpu_count() or 1, 4)
+
+
+@functools.cache
+def _checkers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_CORES, thread_name_prefix="phrase-check")
 
 
 @jit
