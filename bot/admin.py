@@ -56,6 +56,8 @@ class AdminService:
             return self.library.reload()
         except DiskFull as exc:
             raise AdminError(m.DISK_FULL) from exc
+        except SourceError as exc:
+            raise AdminError(m.RELOAD_FAILED.format(reason=reason_in_chinese(str(exc)))) from exc
 
     def upload(self, file_name: str, data: bytes, replace: bool = False) -> AddedFile:
         """Check, write atomically, reload; on any failure the corpus is as it was."""

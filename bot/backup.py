@@ -18,10 +18,10 @@ class BackupError(Exception):
 
 def backup(store_path: Path, folder: Path) -> list[Path]:
     """The store and its journal, copied into `folder` under their own names."""
-    journal = Journal.path_beside(store_path)
-    sources = [store_path] + ([journal] if journal.exists() else [])
     if not store_path.exists():
         raise BackupError(f"no store at {store_path}: run `speechbot index` first")
+    journal = Journal.path_beside(store_path)
+    sources = [store_path] + ([journal] if journal.exists() else [])
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -328,3 +328,15 @@ async def test_a_full_disk_stops_reload_and_upload_with_a_clear_message(
     assert {s.id for s in bot.library.speeches()} == before
     assert bot.library.engine.search("四季送").answered
     (bot.docs / "full.txt").unlink()
+
+
+async def test_a_reload_without_the_corpus_folder_says_so_in_chinese(bot: BotAPIServer) -> None:
+    away = bot.docs.with_name(bot.docs.name + "-away")
+    bot.docs.rename(away)
+    try:
+        reply = await _command(bot, "/reload", "重新加载失败")
+    finally:
+        away.rename(bot.docs)
+    assert m.SOURCE_REASONS["corpus directory not found"] in reply["text"]
+    assert str(bot.docs) not in reply["text"]
+    assert bot.library.engine.search("四季送").answered
