@@ -133,6 +133,17 @@ class Judge:
         parts = [t for t in self.tokenizer.query_terms(word) if 1 < len(t) < len(word)]
         return parts if parts and all(self.lexicon.known(t) for t in parts) else []
 
+    def scoped_terms(self, query: Query, terms: list[str]) -> list[str]:
+        """BM25 terms for a search inside the speeches a question names. Their names
+        (南昌, 哈尔滨) stand in few of their paragraphs, mostly the opening, which would win
+        on the name alone; yet a name may be part of what is asked (滨州梦). So the other
+        words count twice."""
+        named = frozenset(map(normalize, query.reference.named))
+        others = [
+            t for t in terms if not any(normalize(t) in n or n in normalize(t) for n in named)
+        ]
+        return [*others, *terms] if others else terms
+
     def naming(self, query: Query) -> frozenset[str]:
         """The words a question names its speech with: the place or union (南昌), the
         congress and its number (工会, 代表大会, 第十三次, 十三大)."""

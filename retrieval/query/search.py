@@ -102,6 +102,8 @@ class SearchEngine:
             return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0), NONE)
         terms = query.bm25_terms
         scope = self.judge.scope(query)
+        if scope is not None:
+            terms = self.judge.scoped_terms(query, terms)
         # Exact words: quoted phrases, else the whole input when it is not a question (a
         # keyword or a pasted fragment that occurs verbatim is exactly what was asked for).
         wanted = list(query.phrases)
