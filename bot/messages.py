@@ -11,6 +11,7 @@ NOT_CHINESE = "目前只能回答中文问题，请用中文提问，例如：�
 NO_EARLIER_QUESTION = "请先提一个问题，再发送“还有吗”查看更多结果。"
 PHRASE_COUNT = "“{phrase}”共出现在 {count} 个段落中。"
 PHRASE_NOT_FOUND = "没有找到包含“{phrase}”的原文。"
+MISQUOTE_HEADER = "没有找到与“{phrase}”一字不差的原文，以下段落与之最接近："
 PARAGRAPH = "第{n}段"
 SOURCE_SEP = " · "
 MORE_RESULTS = "更多结果"

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_CORPUS, Config
+from bot.render.text import header
 from bot.service import NO_EARLIER_QUESTION, Asker, BotService
 from retrieval.evaluate import evaluate, load_queries
 from retrieval.library import Library
@@ -100,6 +101,16 @@ def test_phrase_is_found_punctuation_insensitively_and_counted(engine: SearchEng
 def test_quoted_phrase_that_does_not_occur_is_nothing_found(engine: SearchEngine) -> None:
     answer = engine.search("“上海市工会”")
     assert not answer.answered and answer.hits == () and answer.phrase == "上海市工会"
+
+
+def test_a_misremembered_quotation_gets_its_closest_passages_as_related(
+    engine: SearchEngine,
+) -> None:
+    # The text says 党的群众工作: a quotation with a word left out.
+    answer = engine.search("“工会工作是群众工作的重要组成部分”")
+    assert answer.confidence == RELATED and answer.phrase_count == 0
+    assert "工会工作是党的群众工作的重要组成部分" in answer.hits[0].text
+    assert header(answer).startswith("没有找到与“工会工作是群众工作的重要组成部分”一字不差")
 
 
 def test_traditional_queries_score_like_their_simplified_twins(engine: SearchEngine) -> None:

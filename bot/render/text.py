@@ -35,6 +35,11 @@ def phrase_line(answer: Answer) -> str:
     return m.PHRASE_NOT_FOUND.format(phrase=answer.phrase)
 
 
+def misquoted(answer: Answer) -> bool:
+    """Quoted words not found as written, answered with the passages closest to them."""
+    return bool(answer.phrase) and not answer.phrase_count and bool(answer.hits)
+
+
 def notes(answer: Answer) -> list[str]:
     """What was searched instead of what was typed (typos)."""
     return [m.CORRECTED.format(typed=t, meant=s) for t, s in answer.corrections]
@@ -43,7 +48,11 @@ def notes(answer: Answer) -> list[str]:
 def header(answer: Answer) -> str:
     """The first line of an answer, by its tier."""
     if answer.confidence == RELATED:
-        return m.RELATED_HEADER
+        return (
+            m.MISQUOTE_HEADER.format(phrase=answer.phrase)
+            if misquoted(answer)
+            else m.RELATED_HEADER
+        )
     return phrase_line(answer) or m.ANSWER_HEADER
 
 

@@ -54,6 +54,9 @@ class Ranking:
     # one covers (or less than the related tier's least): 劳模精神 is not answered by
     # paragraphs that hold only 精神.
     relevant_share: float = 0.5
+    # A quotation not found word for word shows the passages closest to it when the best
+    # holds this share of its words (the words of a misremembered quotation, mostly).
+    misquote_coverage: float = 0.8
     # Words in more than this share of the paragraphs are not bold in a quotation.
     bold_share: float = 0.2
     tiers: TierRule = field(default_factory=TierRule)

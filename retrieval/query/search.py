@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
@@ -113,17 +114,27 @@ class SearchEngine:
             containing = self._containing([normalize(p) for p in wanted])
             if scope is not None and np.isin(containing, scope).any():
                 containing = containing[np.isin(containing, scope)]
-            if query.phrases or containing.size:
+            phrase = "、".join(wanted)
+            if containing.size:
                 # Asked for exact words: every paragraph that has them, and only those.
                 first, first_scores = self._best_of(containing, terms, depth)
-                phrase = "、".join(wanted)
-                found = NONE
-                if first.size:
-                    # Where the words were said is in the text; what they mean may not be.
-                    sure = not query.has_question_words or query.asks_source
-                    found = ANSWER if sure else RELATED
+                # Where the words were said is in the text; what they mean may not be.
+                sure = not query.has_question_words or query.asks_source
+                found = ANSWER if sure else RELATED
                 count = int(containing.size)
                 return Ranked(first, first_scores, found, phrase, count, relevant=count)
+            if query.phrases:
+                # A quotation remembered not quite word for word (a name left out) still has
+                # its closest passages; they are shown as related, never as the quotation.
+                near = self._rerank(
+                    query,
+                    *top(self.fields, terms, max(depth, self.ranking.rerank_depth), within=scope),
+                )
+                close = near.evidence is not None and (
+                    near.evidence.coverage >= self.ranking.misquote_coverage
+                )
+                tier = RELATED if close else NONE
+                return replace(near, confidence=tier, phrase=phrase)
         elif wanted:
             first, first_scores = self._best_holding(normalize(wanted[0]), terms, depth)
             if first.size:
