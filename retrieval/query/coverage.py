@@ -63,3 +63,43 @@ def passage_coverage(
         if word in haystack or any(o in haystack for o in related.get(word, ()))
     )
     return found / total
+
+
+def nearby_coverage(
+    weights: dict[str, float],
+    flat: str,
+    width: int,
+    related: dict[str, tuple[str, ...]] | None = None,
+) -> float:
+    """The largest share of the question's weight found within `width` characters of the
+    paragraph: the words of an answer stand together, in one or two sentences, where a
+    long paragraph that only touches on the question has them far apart."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    related = related or {}
+    spans = []
+    for word in weights:
+        for form in (word, *related.get(word, ())):
+            at = flat.find(form)
+            while at >= 0:
+                spans.append((at, at + len(form), word))
+                at = flat.find(form, at + 1)
+    spans.sort()
+    inside: dict[str, int] = {}
+    best = held = 0.0
+    first = 0
+    for _, end, word in spans:
+        while spans[first][0] < end - width:
+            gone = spans[first][2]
+            inside[gone] -= 1
+            if not inside[gone]:
+                del inside[gone]
+                held -= weights[gone]
+            first += 1
+        if word not in inside:
+            inside[word] = 0
+            held += weights[word]
+        inside[word] += 1
+        best = max(best, held)
+    return best / total

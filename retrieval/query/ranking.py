@@ -15,7 +15,7 @@ from retrieval.index.snapshot import Snapshot
 from retrieval.index.tokenize import Tokenizer
 from retrieval.model import NONE
 from retrieval.query.analysis import Query
-from retrieval.query.coverage import Weighting, passage_coverage
+from retrieval.query.coverage import Weighting, nearby_coverage, passage_coverage
 from retrieval.query.cues import holds
 from retrieval.query.cues import load as load_cues
 from retrieval.query.lexicon import Lexicon
@@ -40,6 +40,12 @@ class Ranking:
     # Share of the re-ranking given to the question's character bigrams found in the
     # passage (weighted by rarity): they meet words that segment differently.
     bigram_share: float = 0.5
+    # A passage gains up to this share for the part of the question it holds within
+    # `nearby_width` characters, when the question has `nearby_min_words` words or more:
+    # two words are near each other in most short paragraphs that hold both.
+    nearby_share: float = 0.5
+    nearby_width: int = 40
+    nearby_min_words: int = 3
     weighting: Weighting = field(default_factory=Weighting)
     # Up to this many paragraphs holding a keyword's bigrams are all checked for the
     # keyword; beyond it, the best of them first (search.SearchEngine._best_holding).
@@ -197,6 +203,9 @@ class Judge:
             covered[i] = passage_coverage(weights, flat, context, related) if weights else 1.0
             paired = sum(w for b, w in pairs.items() if b in flat) / pair_total
             mix = (1 - r.bigram_share) * covered[i] + r.bigram_share * paired
+            if len(weights) >= r.nearby_min_words:
+                nearby = nearby_coverage(weights, flat, r.nearby_width, related)
+                mix *= 1 + r.nearby_share * nearby
             combined[i] = scores[i] / top_score * mix
         best_first = np.argsort(-combined, kind="stable")
         shown = head[best_first[: self.ranking.fact_depth]].tolist()
