@@ -65,6 +65,9 @@ def test_a_named_congress_scopes_the_search(engine: SearchEngine) -> None:
     answer = engine.search("哈尔滨那次大会讲话里关于劳模精神是怎么说的", k=3)
     assert answer.answered and answer.scope
     assert all("哈尔滨" in h.event for h in answer.hits)
+    # A city of three characters goes by its first one too; naming it is no unknown name.
+    short = engine.search("劳模精神 哈市咋说的", k=3)
+    assert short.answered and all("哈尔滨" in h.event for h in short.hits)
     outline = engine.search("南昌市工会十三大讲了哪几点意见", k=1)
     assert outline.outline and outline.hits[0].event == "南昌市工会第十三次代表大会"
 

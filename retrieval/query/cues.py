@@ -115,11 +115,16 @@ class Cues:
         return None
 
     def short_names(self, place: str) -> list[str]:
-        """Every way to name a place: 杭州市余杭区 → 杭州市余杭区, 杭州市, 杭州, 余杭区, 余杭."""
+        """Every way to name a place: 杭州市余杭区 → 杭州市余杭区, 杭州市, 杭州, 余杭区, 余杭;
+        哈尔滨市 → 哈尔滨市, 哈尔滨, 哈市."""
         names = [place] if place else []
         for part in self.place_pattern.findall(place):
             names.append(part)
-            names.append(_strip_suffix(part, self.place_suffixes))
+            bare = _strip_suffix(part, self.place_suffixes)
+            names.append(bare)
+            # A name of three characters or more is also said by its first (哈尔滨市 → 哈市).
+            if len(bare) >= 3 and part != bare:
+                names.append(bare[0] + part[len(bare) :])
         return list(dict.fromkeys(names))
 
 

@@ -168,10 +168,12 @@ class Judge:
         """Words of the question that name something the corpus never mentions: a name made
         of words the corpus knows (哈尔滨市委) is not one."""
         lex = self.lexicon
+        named = self.naming(query)
         return tuple(
             word
             for word, tag in query.tags.items()
             if names_something(word, tag)
+            and normalize(word) not in named
             and not lex.known(word)
             and not any(self.snapshot.may_hold(form) for form in _written_forms(word))
             and not self._known_parts(word)
