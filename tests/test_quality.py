@@ -77,6 +77,10 @@ def test_a_typo_is_read_as_the_word_it_sounds_like(engine: SearchEngine) -> None
     assert ("公会", "工会") in answer.corrections and ("只工", "职工") in answer.corrections
     # A real word the corpus does not use is not a typo.
     assert not engine.search("医院的老师怎么参与管理", k=1).corrections
+    # A place typed wrong still names its speech.
+    scoped = engine.search("宾州讲话里劳动竞赛怎么搞", k=3)
+    assert ("宾州", "滨州") in scoped.corrections and scoped.scope
+    assert all("滨州" in h.event for h in scoped.hits)
     # Of two words with the sound, the one that stands beside its neighbour in the text.
     assert ("治惠", "治会") in engine.search("依法治惠的工作水平", k=1).corrections
 

@@ -104,6 +104,9 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         if outline:
             core = lexicon.cues.strip_outline(core)
         core, fixes = _corrected(core, tokenizer, lexicon)
+        if fixes and not reference.speech_ids:
+            # A place typed wrong (静江讲话) names its speech once read right.
+            reference = lexicon.catalog.find(_apply(text, fixes))
         # A typo inside quotation marks is one too (“群众利意无小事”).
         quoted = tuple(_apply(q, fixes) for q in quoted)
     words = tokenizer.content_words(core)
