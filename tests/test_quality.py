@@ -72,6 +72,15 @@ def test_a_named_congress_scopes_the_search(engine: SearchEngine) -> None:
     assert outline.outline and outline.hits[0].event == "南昌市工会第十三次代表大会"
 
 
+def test_the_previous_congress_is_read_by_its_number(engine: SearchEngine) -> None:
+    # The speech at the thirteenth congress counts its years from the twelfth (十二大以来).
+    answer = engine.search("南昌上一次大会到这次过了几年", k=1)
+    assert answer.scope and "十二大以来" in answer.hits[0].text
+    # … and the sixteenth by 第十六次.
+    answer = engine.search("哈尔滨上届工代会以来取得了什么成绩", k=1)
+    assert answer.confidence == ANSWER and "第十六次代表大会" in answer.hits[0].text
+
+
 def test_a_typo_is_read_as_the_word_it_sounds_like(engine: SearchEngine) -> None:
     answer = engine.search("公会怎么帮扶困难只工", k=1)
     assert ("公会", "工会") in answer.corrections and ("只工", "职工") in answer.corrections

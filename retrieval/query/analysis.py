@@ -87,11 +87,13 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
     text = expand_abbreviations(typed)
     fixes: tuple[Correction, ...]
     core, reference, fixes, outline, expects = text, Reference(), (), False, None
+    previous: dict[str, tuple[str, ...]] = {}
     if lexicon is not None:
         reference = lexicon.catalog.find(text)
         expects = lexicon.cues.expected(text)
         outline = lexicon.cues.asks_for_outline(text)
-        core = lexicon.cues.strip_fillers(text)
+        core, previous = lexicon.catalog.name_previous(text, reference)
+        core = lexicon.cues.strip_fillers(core)
     # A pasted fragment may come with a request around it (…那段帮我找下): it is what is
     # left once the chat filler is gone, if that is no question.
     pasted = " ".join(core.split())
@@ -111,7 +113,7 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         quoted = tuple(_apply(q, fixes) for q in quoted)
     words = tokenizer.content_words(core)
     terms = tokenizer.query_terms(core)
-    related, extra = _related(core, fixes, tokenizer, lexicon)
+    related, extra = _related(core, fixes, tokenizer, lexicon, previous)
     return Query(
         raw=raw,
         text=text,
@@ -152,14 +154,19 @@ def _apply(text: str, fixes: tuple[Correction, ...]) -> str:
 
 
 def _related(
-    text: str, fixes: tuple[Correction, ...], tokenizer: Tokenizer, lexicon: Lexicon | None
+    text: str,
+    fixes: tuple[Correction, ...],
+    tokenizer: Tokenizer,
+    lexicon: Lexicon | None,
+    forms: dict[str, tuple[str, ...]],
 ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
-    """Question words → the corpus's other words for them, and those words' search terms."""
+    """Question words → the corpus's other words for them (other homophones, synonyms,
+    other written `forms`), and those words' search terms."""
     if lexicon is None:
         return {}, []
     related: dict[str, tuple[str, ...]] = {
         fix.meant[0]: fix.meant[1:] for fix in fixes if len(fix.meant) > 1
-    }
+    } | forms
     for word, others in alternatives(text.lower(), lexicon.synonyms).items():
         if lexicon.doc_freq(word):
             # A word the corpus uses is searched as itself: its synonyms (职工 → 员工,

@@ -20,6 +20,25 @@ _ORDINAL = re.compile(
     rf"|({_NUMERAL})大(?=$|[^\u4e00-\u9fff]|精神|以来|上|召开|报告|期间|的|讲|说|提|开)"
 )
 _EVENT = re.compile(rf"^(.*?)工会第({_NUMERAL})次")
+# The congress before the one a question names (上一次代表大会, 上届工代会): a speech counts
+# its years from it (十二大以来的六年).
+_PREVIOUS = re.compile(r"上一?[次届]的?(?:工会|会员)?(?:代表大会|工代会|大会)")
+_DIGITS = "一二三四五六七八九"
+
+
+def _number(numeral: str) -> int:
+    """十三 → 13, 二十 → 20, 七 → 7 (up to 九十九)."""
+    tens, _, ones = numeral.rpartition("十")
+    if "十" not in numeral:
+        return _DIGITS.index(numeral) + 1
+    return (_DIGITS.index(tens) + 1 if tens else 1) * 10 + (_DIGITS.index(ones) + 1 if ones else 0)
+
+
+def _numeral(n: int) -> str:
+    """13 → 十三, 20 → 二十, 7 → 七."""
+    tens, ones = divmod(n, 10)
+    head = ("" if tens == 1 else _DIGITS[tens - 1]) + "十" if tens else ""
+    return head + (_DIGITS[ones - 1] if ones else "")
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,18 @@ class Catalog:
             self._by_ordinal.setdefault(e.ordinal, []).append(e)
         self._longest = max((len(n) for n in self._by_name), default=0)
         self._ordinal = {e.speech_id: e.ordinal for e in self.entries}
+
+    def name_previous(
+        self, text: str, reference: Reference
+    ) -> tuple[str, dict[str, tuple[str, ...]]]:
+        """The text with the congress before the named one called by its number (南昌上一次
+        代表大会 → 南昌十二大), and that name's other written form (十二大 → 第十二次)."""
+        ordinals = {self.ordinal(i) for i in reference.speech_ids}
+        if len(ordinals) != 1 or not (ordinal := ordinals.pop()) or _number(ordinal) < 2:
+            return text, {}
+        previous = _numeral(_number(ordinal) - 1)
+        named, found = _PREVIOUS.subn(f"{previous}大", text)
+        return named, ({f"{previous}大": (f"第{previous}次",)} if found else {})
 
     def ordinal(self, speech_id: str) -> str:
         """The number of the speech's congress (十三 for 第十三次), or ""."""
