@@ -32,7 +32,7 @@ from retrieval.model import ANSWER, NONE
 from retrieval.query import analysis as query_module
 from retrieval.query import ranking as ranking_module
 from retrieval.query.analysis import Query, analyse
-from retrieval.query.ranking import Ranked, Ranking
+from retrieval.query.ranking import Judge, Ranked, Ranking
 from retrieval.query.scope import Catalog, Reference
 from retrieval.query.search import SearchEngine
 
@@ -79,7 +79,8 @@ def main() -> int:
     snap = shipped.snapshot
     accurate = Tokenizer(search_mode=False)
     okapi = BM25Params(variant="okapi", k1=1.5, b=0.75)
-    no_bigrams = Ranking(bigram_share=0.0)
+    no_bigrams = Ranking(bigram_share=0.0, nearby_share=0.0)
+    no_nearby = Ranking(nearby_share=0.0)
 
     def fresh(cls: type[SearchEngine], ranking: Ranking) -> Callable[[], SearchEngine]:
         return lambda: cls(snap, tokenizer, ranking)
@@ -96,10 +97,16 @@ def main() -> int:
         ("+ jieba search mode, BM25L, context field", fresh(NoRerank, Ranking()), nullcontext),
         ("+ coverage re-ranking and tiers", fresh(NoUnderstanding, no_bigrams), nullcontext),
         ("+ query understanding", fresh(SearchEngine, no_bigrams), nullcontext),
+        ("+ character bigrams in re-ranking", fresh(SearchEngine, no_nearby), nullcontext),
         (
-            "+ character bigrams in re-ranking (shipped)",
+            "+ the question's words near each other (shipped)",
             fresh(SearchEngine, Ranking()),
             nullcontext,
+        ),
+        (
+            "shipped without a named speech's name counting less inside it",
+            fresh(SearchEngine, Ranking()),
+            lambda: without(Judge, "scoped_terms", lambda self, query, terms: terms),
         ),
         (
             "shipped without typo correction",
