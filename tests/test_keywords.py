@@ -1,8 +1,14 @@
 """Keywords found by checking the best paragraphs first are those found by checking all."""
 
+import tempfile
+from pathlib import Path
+
+import jieba
 import jieba.posseg
+import pytest
 
 from bot.config import BUNDLED_CORPUS
+from retrieval.index import prefixdict
 from retrieval.index.tokenize import _load_jieba, _load_tagger
 from retrieval.query.ranking import Ranking
 from retrieval.query.search import SearchEngine
@@ -40,3 +46,23 @@ def test_question_words_are_tagged_as_jieba_posseg_tags_them() -> None:
         assert list(_load_tagger().cut(text)) == [
             (p.word, p.flag) for p in reference.cut(text, HMM=False)
         ]
+
+
+def test_the_prefix_dictionary_read_from_our_cache_is_jiebas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    plain = jieba.Tokenizer()
+    plain.initialize()
+    written, read = jieba.Tokenizer(), jieba.Tokenizer()
+    prefixdict.initialize(written)  # no cache yet: jieba builds it, and it is saved
+    assert list(tmp_path.glob("speechbot-prefixdict-*"))
+    prefixdict.initialize(read)
+    for tok in (written, read):
+        assert tok.initialized and tok.total == plain.total and tok.FREQ == plain.FREQ
+    # A cache cut short is not read: jieba's own is.
+    cache = next(tmp_path.glob("speechbot-prefixdict-*"))
+    cache.write_bytes(cache.read_bytes()[:1000])
+    again = jieba.Tokenizer()
+    prefixdict.initialize(again)
+    assert again.FREQ == plain.FREQ

@@ -9,14 +9,12 @@ Safe to change only together with tests/test_keywords.py, which compares the two
 from __future__ import annotations
 
 import bisect
-import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import jieba
+
+from retrieval.index import tempcache
 
 # jieba.posseg's own patterns (posseg/__init__.py), so that words come out the same.
 _HAN = re.compile("([\u4e00-\u9fd5a-zA-Z0-9+#&\\._]+)")
@@ -88,11 +86,8 @@ class TagTable:
 
 
 def word_tags(dictionary: str) -> TagTable:
-    """The dictionary's word → tag table, from a cache in the temporary folder (where jieba
-    keeps its own) named after the dictionary file's path, size and time."""
-    stat = os.stat(dictionary)
-    key = hashlib.sha1(f"{dictionary}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
-    cache = Path(tempfile.gettempdir()) / f"speechbot-postags-{key[:16]}.txt"
+    """The dictionary's word → tag table, from a cache (tempcache.py)."""
+    cache = tempcache.cache_path("postags", dictionary).with_suffix(".txt")
     try:
         return TagTable(cache.read_text(encoding="utf-8").split("\n"))
     except (OSError, UnicodeDecodeError):
@@ -105,20 +100,5 @@ def word_tags(dictionary: str) -> TagTable:
                 table[parts[0]] = parts[2]
     # Later lines win, as in jieba.posseg's table.
     sorted_lines = sorted(f"{word}\0{tag}" for word, tag in table.items())
-    _save(cache, "\n".join(sorted_lines))
+    tempcache.save(cache, "\n".join(sorted_lines).encode("utf-8"))
     return TagTable(sorted_lines)
-
-
-def _save(cache: Path, text: str) -> None:
-    """Written beside and renamed: a reader never sees half a cache. A cache that cannot be
-    written (a read-only /tmp) only costs the next start its half second."""
-    try:
-        fd, scratch = tempfile.mkstemp(dir=cache.parent, prefix=".speechbot-postags-")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(scratch, cache)
-    except OSError:
-        Path(scratch).unlink(missing_ok=True)
