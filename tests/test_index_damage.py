@@ -190,6 +190,27 @@ def test_a_damaged_dead_mask_is_built_again(
     _rebuilt(copy, saved[1], caplog)
 
 
+def test_document_frequencies_are_signed_whatever_their_size(
+    saved: tuple[Path, list], copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Saved with only meta.json checksummed by size: one count off would change scores and
+    # no structural check could see it.
+    _edit(_snapshot(copy) / "df_text.npy", lambda df: df.__setitem__(0, df[0] + 1))
+    _rebuilt(copy, saved[1], caplog)
+
+
+def test_a_snapshot_saved_without_document_frequencies_works_them_out(
+    saved: tuple[Path, list], copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = _snapshot(copy)
+    for name in ("df_text.npy", "df_context.npy"):
+        (folder / name).unlink()
+    sums = json.loads((folder / "checksums.json").read_text(encoding="utf-8"))
+    sums = {k: v for k, v in sums.items() if not k.startswith("df_")}
+    (folder / "checksums.json").write_text(json.dumps(sums), encoding="utf-8")
+    _rebuilt(copy, saved[1], caplog, damaged=False)
+
+
 def _a_segment_named_by_a_number(snapshot: Path, segment: Path) -> None:
     _rewrite_meta(snapshot, lambda meta: meta.update(segments=[7]))
 

@@ -9,6 +9,7 @@ import pytest
 from bot.config import BUNDLED_CORPUS
 from retrieval.index import build as index
 from retrieval.index import persist
+from retrieval.index.bm25 import BM25
 from retrieval.index.columns import DiskArray
 from retrieval.library import Library
 from tests.helpers import assert_same, write_speeches
@@ -28,6 +29,8 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
         raise AssertionError("start-up must not tokenise")
 
     monkeypatch.setattr(index.TokenSource, "tokens", no_tokenising)
+    # Nor work out document frequencies: they are saved with the snapshot.
+    monkeypatch.setattr(BM25, "_doc_freqs", no_tokenising)
     monkeypatch.setattr(persist, "MAP_BYTES", 0)
     again = Library.open(docs, tmp_path / "s.db")
     loaded = again.engine.snapshot
@@ -36,6 +39,8 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
     assert isinstance(segment.texts.data, DiskArray)  # read a text at a time
     assert isinstance(segment.phrases.docs, DiskArray)
     assert_same(loaded, built)
+    for field in ("text", "context"):
+        assert (getattr(loaded, field).df == getattr(built, field).df).all()
     assert (
         again.engine.search("全心全意为职工服务").hits
         == first.engine.search("全心全意为职工服务").hits

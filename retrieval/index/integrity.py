@@ -36,6 +36,9 @@ CHECKSUMS = "checksums.json"
 META = "meta.json"
 # Files up to this size are checksummed: reading one costs well under a millisecond.
 CHECKSUM_BYTES = 4 << 20
+# Files signed whatever their size: a wrong document frequency would change scores and no
+# structural check could tell.
+SIGNED_WHOLE = ("df_",)
 # Postings compared at a time (a temporary of this many bools).
 CHUNK = 1 << 22
 COLUMNS = ("rowid", "speech", "n", "heading", "damaged")
@@ -69,7 +72,7 @@ def sign(folder: Path) -> None:
     sums = {
         p.name: zlib.crc32(p.read_bytes())
         for p in sorted(folder.iterdir())
-        if p.name == META or p.stat().st_size <= CHECKSUM_BYTES
+        if p.name == META or p.name.startswith(SIGNED_WHOLE) or p.stat().st_size <= CHECKSUM_BYTES
     }
     (folder / CHECKSUMS).write_text(json.dumps(sums), encoding="utf-8")
 
@@ -259,3 +262,14 @@ def check_snapshot(
         orphans = unknown[seg.columns["speech"]] & live
         _require(not orphans.any(), f"{seg.key}: live paragraphs of speeches not in the store")
         first += len(seg)
+
+
+def check_doc_freqs(
+    text_df: np.ndarray, context_df: np.ndarray, segments: Sequence[Segment], dead: np.ndarray
+) -> None:
+    """One count per word of each field's vocabulary, none above the live paragraphs."""
+    live = int(dead.size - dead.sum())
+    for name, df in zip(FIELDS, (text_df, context_df), strict=True):
+        terms = len(getattr(segments[-1], name).terms) if segments else 0
+        _require(df.dtype == np.int64 and df.shape == (terms,), f"df_{name}.npy: {df.shape}")
+        _require(not df.size or (df.min() >= 0 and df.max() <= live), f"df_{name}.npy: range")

@@ -72,6 +72,8 @@ def save(snapshot: Snapshot, folder: Path) -> None:
 
         def write_snapshot(scratch: Path) -> None:
             np.save(scratch / "dead.npy", snapshot.dead)
+            for name in integrity.FIELDS:
+                np.save(scratch / f"df_{name}.npy", getattr(snapshot, name).df.astype(np.int64))
             keys = [s.key for s in snapshot.segments]
             meta = {"fingerprint": snapshot.fingerprint, "segments": keys}
             (scratch / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -176,12 +178,20 @@ def _load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapsh
         segments.append(_load_segment(folder.parent / SEGMENT_PREFIX / key, previous))
     dead = np.array(np.load(folder / "dead.npy", mmap_mode="r"))  # mapped first: _load_array
     integrity.check_snapshot(dead, segments, {s.id for s in speeches})
+    # Saved before 3 Dec without them: worked out at start-up, as then.
+    saved = [folder / f"df_{name}.npy" for name in integrity.FIELDS]
+    doc_freqs = None
+    if all(p.exists() for p in saved):
+        text_df, context_df = (np.load(p) for p in saved)
+        integrity.check_doc_freqs(text_df, context_df, segments, dead)
+        doc_freqs = (text_df, context_df)
     return Snapshot(
         fingerprint=meta["fingerprint"],
         speeches={s.id: s for s in speeches},
         segments=tuple(segments),
         dead=dead,
         params=params,
+        doc_freqs=doc_freqs,
     )
 
 

@@ -70,6 +70,8 @@ class Snapshot:
     segments: tuple[Segment, ...]
     dead: np.ndarray
     params: BM25Params
+    # The text and context fields' document frequencies, when saved with the snapshot.
+    doc_freqs: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
     text: BM25 = field(init=False, repr=False)
     context: BM25 = field(init=False, repr=False)
     _bigram_freqs: dict[str, int] = field(init=False, repr=False, compare=False)
@@ -87,8 +89,13 @@ class Snapshot:
         counts = np.add.reduceat(live, context_starts[:-1]) if len(live) else live
         set_(self, "starts", starts)
         set_(self, "context_starts", context_starts)
-        set_(self, "text", BM25([s.text for s in self.segments], self.params, live))
-        set_(self, "context", BM25([s.context for s in self.segments], self.params, counts))
+        text_df, context_df = self.doc_freqs or (None, None)
+        set_(self, "text", BM25([s.text for s in self.segments], self.params, live, text_df))
+        set_(
+            self,
+            "context",
+            BM25([s.context for s in self.segments], self.params, counts, context_df),
+        )
 
     def fields(self, context_weight: float = 1.0) -> tuple[Field, Field]:
         """The paragraph's own words, and (weighted) its context's."""
