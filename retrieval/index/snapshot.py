@@ -9,8 +9,9 @@ Exactness-critical: document ids, dead masks and segment offsets feed every scor
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_SEGMENTS = 8
 # Bigram counts a snapshot remembers (see Snapshot.bigram_freq): a few MB at most.
 BIGRAM_FREQS_KEPT = 200_000
+TEXTS_KEPT = 4_096
 DEAD_SHARE = 0.25
 
 
@@ -76,6 +78,8 @@ class Snapshot:
     context: BM25 = field(init=False, repr=False)
     _bigram_freqs: dict[str, int] = field(init=False, repr=False, compare=False)
     starts: np.ndarray = field(init=False, repr=False)
+    # A paragraph's text by document id; the last few thousand read are kept.
+    text_of: Callable[[int], str] = field(init=False, repr=False, compare=False)
     context_starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,6 +92,7 @@ class Snapshot:
         # How many live paragraphs each context stands for (a dead speech's: none).
         counts = np.add.reduceat(live, context_starts[:-1]) if len(live) else live
         set_(self, "starts", starts)
+        set_(self, "text_of", _text_reader(self.segments, starts))
         set_(self, "context_starts", context_starts)
         text_df, context_df = self.doc_freqs or (None, None)
         set_(self, "text", BM25([s.text for s in self.segments], self.params, live, text_df))
@@ -117,7 +122,7 @@ class Snapshot:
             speech_id=seg.speech_ids[int(c["speech"][at])],
             n=int(c["n"][at]),
             heading=seg.headings[int(c["heading"][at])],
-            text=seg.texts[at],
+            text=self.text_of(doc),
             damaged=bool(c["damaged"][at]),
         )
 
@@ -217,3 +222,17 @@ class Snapshot:
 
 def context_of(heading: str, speech: SpeechRow) -> str:
     return " ".join(part for part in (heading, speech.title, speech.event) if part)
+
+
+def _text_reader(segments: tuple[Segment, ...], starts: np.ndarray) -> Callable[[int], str]:
+    """Texts are read from disk (columns.DiskArray), a few a question, and an answer reads
+    the same ones twice (the fact check, then the quotations): the recent ones are kept.
+    The reader holds the segments, not the snapshot, so no cycle keeps an old snapshot
+    alive once the garbage collector's generations are frozen (gc.freeze)."""
+
+    @functools.lru_cache(maxsize=TEXTS_KEPT)
+    def text_of(doc: int) -> str:
+        i = int(np.searchsorted(starts, doc, side="right")) - 1
+        return segments[i].texts[doc - int(starts[i])]
+
+    return text_of
