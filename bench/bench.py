@@ -47,7 +47,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import engines
@@ -201,6 +200,8 @@ def step_serve(
     warm: list[str],
     answers: list[str],
 ) -> dict:
+    from bot.cli import answer_json  # the answer's JSON, as `search --json` prints it
+
     started = time.perf_counter()
     from retrieval.library import Library
 
@@ -221,7 +222,7 @@ def step_serve(
 
     # Questions not asked before: the tokenizer and the bigram counts remember what was.
     def answer(question: str) -> None:
-        json.dumps(asdict(library.search(question, k=ANSWER_K)), ensure_ascii=False)
+        json.dumps(answer_json(library.search(question, k=ANSWER_K)), ensure_ascii=False)
 
     started = time.perf_counter()
     row |= latency("answer", timings(answer, answers))

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
@@ -18,6 +18,7 @@ from retrieval import (
     Answer,
     DamagedStore,
     DiskFull,
+    Hit,
     Library,
     SourceError,
     evaluate,
@@ -26,6 +27,7 @@ from retrieval import (
 )
 
 log = logging.getLogger("speechbot")
+HIT_FIELDS = tuple(f.name for f in fields(Hit))
 
 
 class UsageError(Exception):
@@ -65,7 +67,8 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _answer_json(answer: Answer) -> dict:
+def answer_json(answer: Answer) -> dict:
+    """What `search --json` prints for an answer (the bench times the same)."""
     return {
         "query": answer.query,
         "confidence": answer.confidence,
@@ -75,7 +78,8 @@ def _answer_json(answer: Answer) -> dict:
         "took_ms": round(answer.took_ms, 3),
         "phrase": answer.phrase,
         "phrase_count": answer.phrase_count,
-        "hits": [asdict(h) | {"highlights": [list(x) for x in h.highlights]} for h in answer.hits],
+        # Hits are flat: a field by field copy, where asdict would deep-copy each value.
+        "hits": [{f: getattr(h, f) for f in HIT_FIELDS} for h in answer.hits],
     }
 
 
@@ -91,7 +95,7 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
     for query in queries:
         answer = library.search(query, k=k)
         if args.json:
-            _print_json(_answer_json(answer), compact=True)
+            _print_json(answer_json(answer), compact=True)
         else:
             print(render.answer_line(answer))
     return 0
