@@ -200,14 +200,14 @@ def step_serve(
     warm: list[str],
     answers: list[str],
 ) -> dict:
-    from bot.cli import answer_json  # the answer's JSON, as `search --json` prints it
-
     started = time.perf_counter()
     from retrieval.library import Library
 
     library = Library.open(docs, db)
     library.engine.search(QUESTIONS[0])
     row: dict = {"startup_s": time.perf_counter() - started}
+    from bot.cli import answer_json  # the answer's JSON, as `search --json` prints it
+
     engine = library.engine
     started = time.perf_counter()
     steady(library)
