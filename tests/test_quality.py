@@ -82,6 +82,15 @@ def test_the_previous_congress_is_read_by_its_number(engine: SearchEngine) -> No
     assert answer.confidence == ANSWER and "第十六次代表大会" in answer.hits[0].text
 
 
+def test_a_part_of_a_named_speech_is_searched_by_its_number(engine: SearchEngine) -> None:
+    # 滨州's speech has four top sections (一要 … 四要); the bot cites them as 第三部分.
+    answer = engine.search("滨州讲话第三部分讲了啥", k=3)
+    assert answer.hits and all(h.heading.startswith("三要") for h in answer.hits)
+    # A part the speech does not have leaves the whole speech.
+    whole = engine.search("滨州讲话第九部分讲了啥", k=3)
+    assert whole.hits and all("滨州" in h.event for h in whole.hits)
+
+
 def test_a_typo_is_read_as_the_word_it_sounds_like(engine: SearchEngine) -> None:
     answer = engine.search("公会怎么帮扶困难只工", k=1)
     assert ("公会", "工会") in answer.corrections and ("只工", "职工") in answer.corrections

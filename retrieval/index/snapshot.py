@@ -132,6 +132,12 @@ class Snapshot:
             damaged=bool(c["damaged"][at]),
         )
 
+    def place(self, doc: int) -> tuple[int, str]:
+        """The paragraph's number in its speech and its section heading (read without its
+        text)."""
+        seg, at = self._locate(doc)
+        return int(seg.columns["n"][at]), seg.headings[int(seg.columns["heading"][at])]
+
     def damaged(self, doc: int) -> bool:
         """Whether cleaning flagged the paragraph as damaged (read without its text)."""
         seg, at = self._locate(doc)

@@ -11,7 +11,7 @@ from retrieval.index.tokenize import Tokenizer
 from retrieval.ingest.clean import to_simplified
 from retrieval.query.cues import is_not_chinese
 from retrieval.query.lexicon import Lexicon
-from retrieval.query.scope import Reference
+from retrieval.query.scope import Reference, part_asked
 from retrieval.query.spelling import Correction, corrections
 from retrieval.query.synonyms import alternatives
 from retrieval.text import normalize
@@ -56,6 +56,8 @@ class Query:
     reference: Reference = field(default_factory=Reference)
     corrections: tuple[Correction, ...] = ()
     outline: bool = False
+    # The part of the named speech asked about (第三部分 → 3), 0 for the whole.
+    part: int = 0
     not_chinese: bool = False
     expects: re.Pattern[str] | None = None
     asks_source: bool = False
@@ -88,11 +90,14 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
     fixes: tuple[Correction, ...]
     core, reference, fixes, outline, expects = text, Reference(), (), False, None
     previous: dict[str, tuple[str, ...]] = {}
+    part = 0
     if lexicon is not None:
         reference = lexicon.catalog.find(text)
         expects = lexicon.cues.expected(text)
         outline = lexicon.cues.asks_for_outline(text)
         core, previous = lexicon.catalog.name_previous(text, reference)
+        if reference.speech_ids:
+            part, core = part_asked(core)
         core = lexicon.cues.strip_fillers(core)
     # A pasted fragment may come with a request around it (…那段帮我找下): it is what is
     # left once the chat filler is gone, if that is no question.
@@ -127,6 +132,7 @@ def analyse(raw: str, tokenizer: Tokenizer, lexicon: Lexicon | None = None) -> Q
         reference=reference,
         corrections=fixes,
         outline=outline,
+        part=part,
         not_chinese=is_not_chinese(text),
         expects=expects,
         asks_source=lexicon is not None and lexicon.cues.asks_for_source(text),

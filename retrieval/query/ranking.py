@@ -19,6 +19,7 @@ from retrieval.query.coverage import Weighting, nearby_coverage, passage_coverag
 from retrieval.query.cues import holds
 from retrieval.query.cues import load as load_cues
 from retrieval.query.lexicon import Lexicon
+from retrieval.query.scope import part_span
 from retrieval.query.tiers import Evidence, TierRule
 from retrieval.text import normalize
 
@@ -95,9 +96,21 @@ class Judge:
         self.ranking = ranking
 
     def scope(self, query: Query) -> np.ndarray | None:
-        """The paragraphs of the speeches the question names, if it names any."""
+        """The paragraphs of the speeches the question names, if it names any; of the part
+        of one it asks about (第二部分), if it does."""
         ids = query.reference.speech_ids
-        return self.snapshot.speech_docs(ids) if ids else None
+        if not ids:
+            return None
+        docs = self.snapshot.speech_docs(ids)
+        if query.part and len(ids) == 1 and docs.size:
+            snap = self.snapshot
+            places = [snap.place(doc) for doc in docs.tolist()]
+            first, last = part_span(snap.speeches[ids[0]], places, query.part)
+            numbers = np.array([n for n, _ in places])
+            inside = docs[(numbers >= first) & (numbers <= last)]
+            # A part the speech does not have (第五部分 of three) leaves the whole speech.
+            return inside if inside.size else docs
+        return docs
 
     def word_weights(self, query: Query) -> tuple[dict[str, float], float, int, int]:
         """Each question word's weight in coverage; the share of the question's full weight

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from retrieval.model import ParagraphRow, SpeechRow
+from retrieval.outline import outline_of
 from retrieval.query.cues import Cues
 
 _NUMERAL = "[一二三四五六七八九十]{1,3}"
@@ -24,6 +26,9 @@ _EVENT = re.compile(rf"^(.*?)工会第({_NUMERAL})次")
 # its years from it (十二大以来的六年).
 _PREVIOUS = re.compile(r"上一?[次届]的?(?:工会|会员)?(?:代表大会|工代会|大会)")
 _DIGITS = "一二三四五六七八九"
+# A part of a speech asked for by its number (第三部分, 第一点, 第二个方面), as the speech
+# numbers its top sections (一、二、三、) and as the bot cites them (第三部分).
+_PART = re.compile(rf"第({_NUMERAL})(?:大?部分|点|个?方面)")
 
 
 def _number(numeral: str) -> int:
@@ -128,3 +133,22 @@ class Catalog:
                 return Reference(unknown_congress=True, ordinals=tuple(ordinals))
             return Reference(tuple(e.speech_id for e in held))
         return Reference()
+
+
+def part_asked(text: str) -> tuple[int, str]:
+    """The number of the part of a speech the text asks about (第三部分 → 3), 0 for none;
+    and the text without those words."""
+    found = _PART.search(text)
+    if not found:
+        return 0, text
+    return _number(found.group(1)), text[: found.start()] + " " + text[found.end() :]
+
+
+def part_span(speech: SpeechRow, places: list[tuple[int, str]], part: int) -> tuple[int, int]:
+    """The first and last paragraph numbers of the speech's `part`-th top section, from each
+    paragraph's (number, heading); (0, -1) when it has no such section."""
+    rows = [ParagraphRow(0, speech.id, n, heading, "", False) for n, heading in places]
+    tops = [s for s in outline_of(speech, rows).sections if s.level == 1]
+    if not 0 < part <= len(tops):
+        return 0, -1
+    return tops[part - 1].first, tops[part - 1].last
