@@ -232,6 +232,21 @@ def test_a_count_is_an_answer_only_next_to_what_it_counts() -> None:
     assert general is not None and holds(general, "全国劳模三名", ("劳模",), 15)
 
 
+def test_a_year_is_asked_for_by_its_own_words() -> None:
+    year = load_cues().expected("那次座谈会是哪一年开的")
+    assert year is not None
+    assert not holds(year, "4月28日召开座谈会")
+    assert holds(year, "2013年4月28日召开座谈会") and holds(year, "二〇一三年召开座谈会")
+
+
+def test_a_number_the_question_gives_answers_nothing() -> None:
+    fact = load_cues().expected("1到9月的预算支出是多少")
+    assert fact is not None
+    asked = "1到9月的预算支出是多少"
+    assert not holds(fact, "1-9月，全市预算支出平稳", ("支出",), 15, asked)
+    assert holds(fact, "1-9月，全市预算支出12亿元", ("支出",), 15, asked)
+
+
 @pytest.mark.parametrize("text", ["这几个系统会单独成立工会吗", "处在好几个期叠加的阶段"])
 def test_these_few_and_quite_a_few_ask_for_no_count(text: str) -> None:
     assert load_cues().expected(text) is None

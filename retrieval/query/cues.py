@@ -26,6 +26,8 @@ _ENUMERATION = "[一二三四五六七八九十]是|[一二三四五六七八九
 _NUMBER = rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}]+)"
 # What answers each kind of question: 2023年, 六月; 郭学勤同志; 500万元; 30%; 20多万.
 _FACTS = {
+    # 哪一年 asks for a year: 4月28日 does not answer it.
+    "year": r"\d{2,4}\s*年|[〇零一二三四五六七八九]{2,4}年",
     "date": rf"\d+\s*[年月日号]|[{_NUMERALS}]{{2,4}}年|[{_NUMERALS}]{{1,3}}月|{_FESTIVALS}",
     "person": r"[\u4e00-\u9fff]{2,3}(?:同志|先生|女士|主席|书记|部长|市长)",
     "money": rf"{_NUMBER}多?[万亿]?元",
@@ -34,20 +36,41 @@ _FACTS = {
 }
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def holds(
-    fact: re.Pattern[str] | None, text: str, near: tuple[str, ...] = (), window: int = 0
+    fact: re.Pattern[str] | None,
+    text: str,
+    near: tuple[str, ...] = (),
+    window: int = 0,
+    asked: str = "",
 ) -> bool:
     """Whether the passage holds the kind of fact asked for (None: nothing in particular),
-    with `window` > 0: within that many characters of one of the words `near`."""
+    with `window` > 0: within that many characters of one of the words `near`. A number
+    the question itself gives (the 1 and 9 of 1到9月的GDP是多少) answers nothing."""
     if fact is None:
         return True
+    given = set(_DIGITS.findall(asked))
     for found in fact.finditer(text):
+        if given and _number_at(text, found.start()) in given:
+            continue
         if not window or not near:
             return True
         around = text[max(found.start() - window, 0) : found.end() + window]
         if any(word in around for word in near):
             return True
     return False
+
+
+def _number_at(text: str, at: int) -> str:
+    """The run of digits the character at `at` is part of ("" if it is none)."""
+    start = end = at
+    while start > 0 and text[start - 1].isdigit():
+        start -= 1
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return text[start:end]
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -230,7 +230,8 @@ class Judge:
         )
 
         def has(doc: int) -> bool:
-            return holds(query.expects, self.snapshot.row(doc).text, near, r.fact_window)
+            text = self.snapshot.row(doc).text
+            return holds(query.expects, text, near, r.fact_window, query.text)
 
         evidence = Evidence(
             coverage=float(covered[best_first[0]]),
