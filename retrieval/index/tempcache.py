@@ -4,10 +4,13 @@ dictionary is read afresh."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+from retrieval.atomic import write_atomically
 
 
 def cache_path(kind: str, dictionary: str) -> Path:
@@ -19,13 +22,5 @@ def cache_path(kind: str, dictionary: str) -> Path:
 def save(cache: Path, data: bytes) -> None:
     """Written beside and renamed: a reader never sees half a cache. A cache that cannot be
     written (a read-only /tmp) only costs the next start the time to read the dictionary."""
-    try:
-        fd, scratch = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(scratch, cache)
-    except OSError:
-        Path(scratch).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        write_atomically(cache, data, prefix=f".{cache.name}.")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from retrieval.atomic import write_atomically as atomic_write
 from retrieval.ingest.sources import SUPPORTED_SUFFIXES, SourceError
 from retrieval.ingest.sync import TRASH_DIR, parse_file
 from retrieval.model import DiskFull, Speech
@@ -71,15 +72,7 @@ def check_file(name: str, data: bytes) -> list[Speech]:
 
 def write_atomically(target: Path, data: bytes) -> None:
     """Temporary file in the same folder, then rename: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, data, prefix=".upload-")
 
 
 @contextmanager
