@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from retrieval.index import persist
 from retrieval.index.arrays import Runs
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.columns import TextColumnBuilder
+from retrieval.index.columns import DiskArray, NpyWriter, TextColumnWriter
 from retrieval.index.phrases import PhraseIndex
 from retrieval.index.postings import Postings, narrowest, postings_of
 from retrieval.index.snapshot import Segment, Snapshot, context_of
@@ -168,10 +173,17 @@ def build_segment(
     source: TokenSource,
     key: str,
     after: Segment | None = None,
+    *,
+    folder: Path,
 ) -> Segment:
-    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s."""
+    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s.
+
+    The big arrays — the texts, their comparison form, the bigram postings — go to files
+    in `folder` as the chunks come, and are read back from there as a saved snapshot's
+    are: a million paragraphs' (1.7 GB) are never in memory."""
     columns = _Columns(tuple(speeches))
-    texts, flats = TextColumnBuilder(), TextColumnBuilder()
+    texts = TextColumnWriter(folder / "text_data.npy", persist.open_array)
+    flats = TextColumnWriter(folder / "flat_data.npy", persist.open_array)
     grams: list[Runs] = []
     text = _Postings(after.text.terms if after else [])
     context = _Postings(after.context.terms if after else [])
@@ -184,7 +196,7 @@ def build_segment(
         flat = [normalize(t) for t in plain]
         texts.add(plain)
         flats.add(flat)
-        grams.append(PhraseIndex.chunk_postings(flat, first))
+        grams.append(_spilled(PhraseIndex.chunk_postings(flat, first), folder, len(grams)))
         text.add(source.tokens(plain))
         runs = []
         for i, row in enumerate(rows):
@@ -197,7 +209,8 @@ def build_segment(
             previous = row
         context.add(source.tokens(_contexts(runs, speeches)))
     # One index at a time, each dropping its chunks, so they are never all in memory twice.
-    phrases = PhraseIndex.from_chunks(flats.build(), grams)
+    gram_docs = NpyWriter(folder / "gram_docs.npy", np.uint32)
+    phrases = PhraseIndex.written(flats.build(), grams, gram_docs, persist.open_array)
     grams.clear()
     text_postings = text.build()
     context_postings = context.build()
@@ -214,14 +227,43 @@ def build_segment(
     )
 
 
+def _spilled(part: Runs, folder: Path, i: int) -> Runs:
+    """The part with its documents in a file until they are merged (the file is unlinked
+    now: it lives as long as the part reads it)."""
+    path = folder / f"grams-{i}.npy"
+    np.save(path, np.asarray(part.values[0]))
+    docs = DiskArray(path)
+    path.unlink()
+    return Runs(part.keys, part.counts, (docs,))
+
+
+def _in_folder(root: Path | None, build: Callable[..., Segment]) -> Segment:
+    """A segment built in a folder of its own (persist.build_folder), removed once nothing
+    reads it: a saved segment's folder holds its files under links of its own."""
+    with persist.build_folder(root) as folder:
+        try:
+            segment = build(folder=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    weakref.finalize(segment, shutil.rmtree, folder, True)
+    return segment
+
+
 def build_snapshot(
-    store: Store, tokenizer: Tokenizer, params: BM25Params, fingerprint: str = ""
+    store: Store,
+    tokenizer: Tokenizer,
+    params: BM25Params,
+    fingerprint: str = "",
+    root: Path | None = None,
 ) -> Snapshot:
+    """The whole store as one segment, built in the index folder `root` (see
+    persist.build_folder), or in a temporary one."""
     started = time.perf_counter()
     speeches = _speeches(store)
     with token_source(tokenizer) as source:
         chunks = store.paragraph_chunks(CHUNK_ROWS)
-        segment = build_segment(chunks, speeches, source, fingerprint)
+        segment = _in_folder(root, partial(build_segment, chunks, speeches, source, fingerprint))
     snapshot = Snapshot(fingerprint, speeches, (segment,), np.zeros(len(segment), bool), params)
     log.info(
         "index: %d paragraphs of %d speeches in %.2fs",
@@ -233,7 +275,12 @@ def build_snapshot(
 
 
 def update_snapshot(
-    old: Snapshot, store: Store, tokenizer: Tokenizer, sources: set[str], fingerprint: str
+    old: Snapshot,
+    store: Store,
+    tokenizer: Tokenizer,
+    sources: set[str],
+    fingerprint: str,
+    root: Path | None = None,
 ) -> Snapshot:
     """`old` with the paragraphs of `sources` marked dead and a segment of their paragraphs
     as the store now has them. Only the new text is read and tokenised.
@@ -255,7 +302,9 @@ def update_snapshot(
     rows = store.paragraphs_of_sources(sorted(sources))
     if rows:
         with token_source(tokenizer) as source:
-            added = build_segment([rows], speeches, source, fingerprint, old.segments[-1])
+            last = old.segments[-1]
+            build = partial(build_segment, [rows], speeches, source, fingerprint, last)
+            added = _in_folder(root, build)
         segments += (added,)
         dead.append(np.zeros(len(added), dtype=bool))
     marked = np.concatenate(dead)
