@@ -57,24 +57,36 @@ class TokenSource:
         self._parallel = True
 
     def tokens(self, texts: list[str]) -> list[list[str]]:
-        return [joined.split() for joined in self._tokenize(texts)]
+        return self.later(texts)()
 
-    def _tokenize(self, texts: list[str]) -> list[str]:
+    def later(self, texts: list[str]) -> Callable[[], list[list[str]]]:
+        """The texts' terms when called: a big batch is sent to the workers now, so the
+        caller's own work on the texts meanwhile costs no time (a tenth of a full build)."""
         workers = os.cpu_count() or 1
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 or not self._parallel:
-            return [" ".join(self.tokenizer.tokens(t)) for t in texts]
+            return lambda: [" ".join(self.tokenizer.tokens(t)).split() for t in texts]
         if self._pool is None:
             self._pool = worker_pool(workers)
+        pool, mode = self._pool, self.tokenizer.search_mode
         batches = [texts[i : i + BATCH_TEXTS] for i in range(0, len(texts), BATCH_TEXTS)]
-        modes = [self.tokenizer.search_mode] * len(batches)
         try:
-            done = list(self._pool.map(tokenize_batch, modes, batches))
+            futures = [pool.submit(tokenize_batch, mode, batch) for batch in batches]
         except BrokenProcessPool:
-            log.warning("index: tokeniser workers died; tokenising here")
-            self.close()
-            self._parallel = False
-            return self._tokenize(texts)
-        return [joined for batch in done for joined in batch]
+            return self._alone(texts)
+
+        def collect() -> list[list[str]]:
+            try:
+                return [joined.split() for f in futures for joined in f.result()]
+            except BrokenProcessPool:
+                return self._alone(texts)()
+
+        return collect
+
+    def _alone(self, texts: list[str]) -> Callable[[], list[list[str]]]:
+        log.warning("index: tokeniser workers died; tokenising here")
+        self.close()
+        self._parallel = False
+        return self.later(texts)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -190,14 +202,15 @@ def build_segment(
     context_starts: list[int] = []
     previous: ParagraphRow | None = None
     for rows in chunks:
+        plain = [r.text for r in rows]
+        terms = source.later(plain)
         first = columns.size
         columns.add(rows)
-        plain = [r.text for r in rows]
         flat = [normalize(t) for t in plain]
         texts.add(plain)
         flats.add(flat)
         grams.append(_spilled(PhraseIndex.chunk_postings(flat, first), folder, len(grams)))
-        text.add(source.tokens(plain))
+        text.add(terms())
         runs = []
         for i, row in enumerate(rows):
             if previous is None or (row.speech_id, row.heading) != (
