@@ -155,13 +155,14 @@ def _save_array(path: Path, array: np.ndarray | DiskArray) -> None:
     """An array a build wrote to a file of its own (the big ones, see build_folder) is
     linked, not written again; any other is saved."""
     source = _file_of(array)
-    if source is not None:
+    if source is not None and source.exists():
         try:
             os.link(source, path)
-            return
         except OSError:
-            # Swept away meanwhile, or another file system: saved from the array itself.
-            pass
+            # A file system without hard links: copied by the kernel, not through memory.
+            shutil.copyfile(source, path)
+        return
+    # Not in a file of its own, or its file swept away meanwhile: saved from the array.
     np.save(path, np.ascontiguousarray(array))
 
 
