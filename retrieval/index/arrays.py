@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -75,6 +76,19 @@ class Runs:
         """From one key per entry, already sorted."""
         starts = run_starts(keys)
         return cls(keys[starts], np.diff(np.append(starts, len(keys))), values)
+
+
+def spilled(part: Runs, path: Path) -> Runs:
+    """The part with its values in files (`path` and a number), read back a slice at a
+    time until merged. The files are unlinked at once (they live as long as the part), so
+    one path serves every part."""
+    values: list[np.ndarray | DiskArray] = []
+    for i, value in enumerate(part.values):
+        file = path.with_name(f"{path.name}-{i}.npy")
+        np.save(file, np.asarray(value))
+        values.append(DiskArray(file))
+        file.unlink()
+    return Runs(part.keys, part.counts, tuple(values))
 
 
 def merge_runs(

@@ -22,9 +22,9 @@ from typing import ClassVar
 import numpy as np
 
 from retrieval.index import persist
-from retrieval.index.arrays import Runs
+from retrieval.index.arrays import Runs, spilled
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.columns import DiskArray, NpyWriter, TextColumnWriter
+from retrieval.index.columns import NpyWriter, TextColumnWriter
 from retrieval.index.phrases import PhraseIndex
 from retrieval.index.postings import Postings, narrowest, postings_of
 from retrieval.index.snapshot import Segment, Snapshot, context_of
@@ -106,8 +106,9 @@ def token_source(tokenizer: Tokenizer) -> Iterator[TokenSource]:
 class _Postings:
     """The postings of each chunk of documents, merged into one segment at the end."""
 
-    def __init__(self, terms: list[str]) -> None:
+    def __init__(self, terms: list[str], spill_to: Path) -> None:
         self.vocab: dict[str, int] = {term: i for i, term in enumerate(terms)}
+        self._spill_to = spill_to
         self.parts: list[Runs] = []
         self.lengths: list[np.ndarray] = []
         self.docs = 0
@@ -119,16 +120,21 @@ class _Postings:
         )
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
         part = postings_of(ids, lengths, self.docs)
-        # Held until the end: frequencies in the narrowest type save 3 bytes a posting.
+        # Frequencies in the narrowest type: 3 bytes a posting less to hold.
         docs_of, tfs = (np.asarray(v) for v in part.values)
         tfs = tfs.astype(narrowest(int(tfs.max(initial=0))))
-        self.parts.append(Runs(part.keys, part.counts, (docs_of, tfs)))
+        self.parts.append(self.spill(Runs(part.keys, part.counts, (docs_of, tfs))))
         self.lengths.append(lengths)
         self.docs += len(docs)
 
+    def spill(self, part: Runs) -> Runs:
+        """Each chunk's postings wait for the merge in files: a million paragraphs' are
+        450 MB, and with the merged arrays beside them they made the build's peak."""
+        return spilled(part, self._spill_to)
+
     def build(self) -> Postings:
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
-        postings = Postings.from_runs(list(self.vocab), self.parts, lengths)
+        postings = Postings.from_runs(list(self.vocab), self.parts, lengths, self.spill)
         self.parts.clear()
         return postings
 
@@ -197,8 +203,8 @@ def build_segment(
     texts = TextColumnWriter(folder / "text_data.npy", persist.open_array)
     flats = TextColumnWriter(folder / "flat_data.npy", persist.open_array)
     grams: list[Runs] = []
-    text = _Postings(after.text.terms if after else [])
-    context = _Postings(after.context.terms if after else [])
+    text = _Postings(after.text.terms if after else [], folder / "text")
+    context = _Postings(after.context.terms if after else [], folder / "context")
     context_starts: list[int] = []
     previous: ParagraphRow | None = None
     for rows in chunks:
@@ -209,18 +215,12 @@ def build_segment(
         flat = [normalize(t) for t in plain]
         texts.add(plain)
         flats.add(flat)
-        grams.append(_spilled(PhraseIndex.chunk_postings(flat, first), folder, len(grams)))
+        grams.append(spilled(PhraseIndex.chunk_postings(flat, first), folder / "grams"))
         text.add(terms())
-        runs = []
-        for i, row in enumerate(rows):
-            if previous is None or (row.speech_id, row.heading) != (
-                previous.speech_id,
-                previous.heading,
-            ):
-                context_starts.append(first + i)
-                runs.append(row)
-            previous = row
-        context.add(source.tokens(_contexts(runs, speeches)))
+        starts = _section_starts(rows, previous)
+        previous = rows[-1] if rows else previous
+        context_starts += [first + i for i in starts]
+        context.add(source.tokens(_contexts([rows[i] for i in starts], speeches)))
     # One index at a time, each dropping its chunks, so they are never all in memory twice.
     gram_docs = NpyWriter(folder / "gram_docs.npy", np.uint32)
     phrases = PhraseIndex.written(flats.build(), grams, gram_docs, persist.open_array)
@@ -240,14 +240,18 @@ def build_segment(
     )
 
 
-def _spilled(part: Runs, folder: Path, i: int) -> Runs:
-    """The part with its documents in a file until they are merged (the file is unlinked
-    now: it lives as long as the part reads it)."""
-    path = folder / f"grams-{i}.npy"
-    np.save(path, np.asarray(part.values[0]))
-    docs = DiskArray(path)
-    path.unlink()
-    return Runs(part.keys, part.counts, (docs,))
+def _section_starts(rows: list[ParagraphRow], previous: ParagraphRow | None) -> list[int]:
+    """Which rows begin a run of paragraphs of one speech and heading (`previous` is the
+    row before the first)."""
+    starts = []
+    for i, row in enumerate(rows):
+        if previous is None or (row.speech_id, row.heading) != (
+            previous.speech_id,
+            previous.heading,
+        ):
+            starts.append(i)
+        previous = row
+    return starts
 
 
 def _in_folder(root: Path | None, build: Callable[..., Segment]) -> Segment:

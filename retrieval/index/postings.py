@@ -7,7 +7,7 @@ Exactness-critical: every score is read from these (tests/test_bm25_equivalence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -45,10 +45,17 @@ class Postings:
         return {term: i for i, term in enumerate(self.dense_terms.tolist())}
 
     @classmethod
-    def from_runs(cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray) -> Postings:
+    def from_runs(
+        cls,
+        terms: Sequence[str],
+        parts: list[Runs],
+        lengths: np.ndarray,
+        spill: Callable[[Runs], Runs] = lambda part: part,
+    ) -> Postings:
         """From the postings of consecutive runs of documents (see `postings_of`). Each part
-        in `parts` is replaced by its postings of the terms that keep them, so a big index
-        holds its parts and its final arrays once each, not its postings three times."""
+        in `parts` is replaced by its postings of the terms that keep them, passed through
+        `spill` (arrays.spilled: to a file until merged), so a big index holds its parts
+        and its final arrays once each at most, not its postings three times."""
         held = np.zeros(len(terms), dtype=np.int64)
         for part in parts:
             held[part.keys] += part.counts
@@ -57,7 +64,7 @@ class Postings:
         narrow = narrowest(max((int(np.max(p.values[1], initial=0)) for p in parts), default=0))
         dense: np.ndarray = np.zeros((len(dense_terms), len(lengths)), dtype=narrow)
         for i, part in enumerate(parts):
-            parts[i] = _undensed(part, dense_terms, dense)
+            parts[i] = spill(_undensed(part, dense_terms, dense))
         indptr, values = merge_runs(parts, len(terms))
         doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
         return cls(
