@@ -272,14 +272,16 @@ class Library:
         snapshot = None
         if previous is not None and report is not None:
             touched = {*report.added, *report.changed, *report.removed}
-            snapshot = update_snapshot(previous, self.store, self.tokenizer, touched, key)
+            snapshot = update_snapshot(
+                previous, self.store, self.tokenizer, touched, key, self.index_dir
+            )
             if len(snapshot) != report.paragraphs:
                 log.warning("index: update gave %d paragraphs, rebuilding", len(snapshot))
                 snapshot = None
             elif snapshot.worn:
                 snapshot = None
         if snapshot is None:
-            snapshot = build_snapshot(self.store, self.tokenizer, self.params, key)
+            snapshot = build_snapshot(self.store, self.tokenizer, self.params, key, self.index_dir)
         return snapshot
 
     def _swapped(self) -> None:

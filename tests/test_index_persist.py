@@ -47,6 +47,26 @@ def test_start_up_maps_the_saved_snapshot_without_tokenising(
     )
 
 
+def test_a_build_keeps_its_big_arrays_on_disk_and_leaves_no_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(persist, "MAP_BYTES", 0)
+    docs = tmp_path / "corpus"
+    write_speeches(docs, 3, seed=7)
+    first = Library.open(docs, tmp_path / "s.db")
+    built = first.engine.snapshot
+    first.wait_saved()
+    segment = built.segments[0]
+    # Written to files as they were built, and read from there: never whole in memory.
+    assert isinstance(segment.texts.data, DiskArray)
+    assert isinstance(segment.phrases.docs, DiskArray)
+    assert not list((tmp_path / "s.db.index" / persist.SEGMENT_PREFIX).glob(".*"))
+    again = Library.open(docs, tmp_path / "s.db")
+    assert_same(again.engine.snapshot, built)
+    question = "全心全意为职工服务"
+    assert again.engine.search(question).hits == first.engine.search(question).hits
+
+
 def test_a_damaged_saved_snapshot_is_built_again(tmp_path: Path) -> None:
     docs = tmp_path / "corpus"
     write_speeches(docs, 2, seed=4)

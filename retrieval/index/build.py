@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from retrieval.index.arrays import Runs
+from retrieval.index import persist
+from retrieval.index.arrays import Runs, spilled
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.columns import TextColumnBuilder
+from retrieval.index.columns import NpyWriter, TextColumnWriter
 from retrieval.index.phrases import PhraseIndex
-from retrieval.index.postings import Postings, postings_of
+from retrieval.index.postings import Postings, narrowest, postings_of
 from retrieval.index.snapshot import Segment, Snapshot, context_of
 from retrieval.index.tokenize import Tokenizer, tokenize_batch
 from retrieval.model import ParagraphRow, SpeechRow
@@ -52,24 +57,36 @@ class TokenSource:
         self._parallel = True
 
     def tokens(self, texts: list[str]) -> list[list[str]]:
-        return [joined.split() for joined in self._tokenize(texts)]
+        return self.later(texts)()
 
-    def _tokenize(self, texts: list[str]) -> list[str]:
+    def later(self, texts: list[str]) -> Callable[[], list[list[str]]]:
+        """The texts' terms when called: a big batch is sent to the workers now, so the
+        caller's own work on the texts meanwhile costs no time (a tenth of a full build)."""
         workers = os.cpu_count() or 1
         if len(texts) < PARALLEL_MIN_TEXTS or workers < 2 or not self._parallel:
-            return [" ".join(self.tokenizer.tokens(t)) for t in texts]
+            return lambda: [" ".join(self.tokenizer.tokens(t)).split() for t in texts]
         if self._pool is None:
             self._pool = worker_pool(workers)
+        pool, mode = self._pool, self.tokenizer.search_mode
         batches = [texts[i : i + BATCH_TEXTS] for i in range(0, len(texts), BATCH_TEXTS)]
-        modes = [self.tokenizer.search_mode] * len(batches)
         try:
-            done = list(self._pool.map(tokenize_batch, modes, batches))
+            futures = [pool.submit(tokenize_batch, mode, batch) for batch in batches]
         except BrokenProcessPool:
-            log.warning("index: tokeniser workers died; tokenising here")
-            self.close()
-            self._parallel = False
-            return self._tokenize(texts)
-        return [joined for batch in done for joined in batch]
+            return self._alone(texts)
+
+        def collect() -> list[list[str]]:
+            try:
+                return [joined.split() for f in futures for joined in f.result()]
+            except BrokenProcessPool:
+                return self._alone(texts)()
+
+        return collect
+
+    def _alone(self, texts: list[str]) -> Callable[[], list[list[str]]]:
+        log.warning("index: tokeniser workers died; tokenising here")
+        self.close()
+        self._parallel = False
+        return self.later(texts)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -89,8 +106,9 @@ def token_source(tokenizer: Tokenizer) -> Iterator[TokenSource]:
 class _Postings:
     """The postings of each chunk of documents, merged into one segment at the end."""
 
-    def __init__(self, terms: list[str]) -> None:
+    def __init__(self, terms: list[str], spill_to: Path) -> None:
         self.vocab: dict[str, int] = {term: i for i, term in enumerate(terms)}
+        self._spill_to = spill_to
         self.parts: list[Runs] = []
         self.lengths: list[np.ndarray] = []
         self.docs = 0
@@ -101,13 +119,22 @@ class _Postings:
             [vocab.setdefault(term, len(vocab)) for doc in docs for term in doc], dtype=np.int64
         )
         lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        self.parts.append(postings_of(ids, lengths, self.docs))
+        part = postings_of(ids, lengths, self.docs)
+        # Frequencies in the narrowest type: 3 bytes a posting less to hold.
+        docs_of, tfs = (np.asarray(v) for v in part.values)
+        tfs = tfs.astype(narrowest(int(tfs.max(initial=0))))
+        self.parts.append(self.spill(Runs(part.keys, part.counts, (docs_of, tfs))))
         self.lengths.append(lengths)
         self.docs += len(docs)
 
+    def spill(self, part: Runs) -> Runs:
+        """Each chunk's postings wait for the merge in files: a million paragraphs' are
+        450 MB, and with the merged arrays beside them they made the build's peak."""
+        return spilled(part, self._spill_to)
+
     def build(self) -> Postings:
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
-        postings = Postings.from_runs(list(self.vocab), self.parts, lengths)
+        postings = Postings.from_runs(list(self.vocab), self.parts, lengths, self.spill)
         self.parts.clear()
         return postings
 
@@ -115,25 +142,39 @@ class _Postings:
 class _Columns:
     """The per-paragraph columns, gathered chunk by chunk."""
 
-    NAMES: ClassVar = {"rowid": np.int64, "speech": np.int32, "n": np.int32, "heading": np.int32}
+    NAMES: ClassVar = {
+        "rowid": np.int64,
+        "speech": np.int32,
+        "n": np.int32,
+        "heading": np.int32,
+        "damaged": bool,
+    }
 
     def __init__(self, speech_ids: tuple[str, ...], headings: tuple[str, ...] = ()) -> None:
         self.speech_index = {sid: i for i, sid in enumerate(speech_ids)}
         self.headings = {h: i for i, h in enumerate(headings)}
-        self.values: dict[str, list] = {k: [] for k in [*self.NAMES, "damaged"]}
+        # Arrays a chunk, not lists of Python ints: a million paragraphs' lists cost 100 MB.
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in self.NAMES}
+        self.size = 0
 
     def add(self, rows: list[ParagraphRow]) -> None:
-        v = self.values
-        v["rowid"] += [r.rowid for r in rows]
-        v["speech"] += [self.speech_index[r.speech_id] for r in rows]
-        v["n"] += [r.n for r in rows]
-        v["heading"] += [self.headings.setdefault(r.heading, len(self.headings)) for r in rows]
-        v["damaged"] += [r.damaged for r in rows]
+        headings = self.headings
+        values = {
+            "rowid": [r.rowid for r in rows],
+            "speech": [self.speech_index[r.speech_id] for r in rows],
+            "n": [r.n for r in rows],
+            "heading": [headings.setdefault(r.heading, len(headings)) for r in rows],
+            "damaged": [r.damaged for r in rows],
+        }
+        for name, kind in self.NAMES.items():
+            self.parts[name].append(np.asarray(values[name], dtype=kind))
+        self.size += len(rows)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        out = {k: np.asarray(self.values[k], dtype=t) for k, t in self.NAMES.items()}
-        out["damaged"] = np.asarray(self.values["damaged"], dtype=bool)
-        return out
+        return {
+            k: np.concatenate(self.parts[k]) if self.parts[k] else np.zeros(0, dtype=t)
+            for k, t in self.NAMES.items()
+        }
 
 
 def _speeches(store: Store) -> dict[str, SpeechRow]:
@@ -150,36 +191,39 @@ def build_segment(
     source: TokenSource,
     key: str,
     after: Segment | None = None,
+    *,
+    folder: Path,
 ) -> Segment:
-    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s."""
+    """One segment from paragraphs in rowid order; its vocabulary extends `after`'s.
+
+    The big arrays — the texts, their comparison form, the bigram postings — go to files
+    in `folder` as the chunks come, and are read back from there as a saved snapshot's
+    are: a million paragraphs' (1.7 GB) are never in memory."""
     columns = _Columns(tuple(speeches))
-    texts, flats = TextColumnBuilder(), TextColumnBuilder()
+    texts = TextColumnWriter(folder / "text_data.npy", persist.open_array)
+    flats = TextColumnWriter(folder / "flat_data.npy", persist.open_array)
     grams: list[Runs] = []
-    text = _Postings(after.text.terms if after else [])
-    context = _Postings(after.context.terms if after else [])
+    text = _Postings(after.text.terms if after else [], folder / "text")
+    context = _Postings(after.context.terms if after else [], folder / "context")
     context_starts: list[int] = []
     previous: ParagraphRow | None = None
     for rows in chunks:
-        first = len(columns.values["rowid"])
-        columns.add(rows)
         plain = [r.text for r in rows]
+        terms = source.later(plain)
+        first = columns.size
+        columns.add(rows)
         flat = [normalize(t) for t in plain]
         texts.add(plain)
         flats.add(flat)
-        grams.append(PhraseIndex.chunk_postings(flat, first))
-        text.add(source.tokens(plain))
-        runs = []
-        for i, row in enumerate(rows):
-            if previous is None or (row.speech_id, row.heading) != (
-                previous.speech_id,
-                previous.heading,
-            ):
-                context_starts.append(first + i)
-                runs.append(row)
-            previous = row
-        context.add(source.tokens(_contexts(runs, speeches)))
+        grams.append(spilled(PhraseIndex.chunk_postings(flat, first), folder / "grams"))
+        text.add(terms())
+        starts = _section_starts(rows, previous)
+        previous = rows[-1] if rows else previous
+        context_starts += [first + i for i in starts]
+        context.add(source.tokens(_contexts([rows[i] for i in starts], speeches)))
     # One index at a time, each dropping its chunks, so they are never all in memory twice.
-    phrases = PhraseIndex.from_chunks(flats.build(), grams)
+    gram_docs = NpyWriter(folder / "gram_docs.npy", np.uint32)
+    phrases = PhraseIndex.written(flats.build(), grams, gram_docs, persist.open_array)
     grams.clear()
     text_postings = text.build()
     context_postings = context.build()
@@ -191,19 +235,52 @@ def build_segment(
         texts=texts.build(),
         text=text_postings,
         context=context_postings,
-        context_starts=np.asarray([*context_starts, len(columns.values["rowid"])], dtype=np.int64),
+        context_starts=np.asarray([*context_starts, columns.size], dtype=np.int64),
         phrases=phrases,
     )
 
 
+def _section_starts(rows: list[ParagraphRow], previous: ParagraphRow | None) -> list[int]:
+    """Which rows begin a run of paragraphs of one speech and heading (`previous` is the
+    row before the first)."""
+    starts = []
+    for i, row in enumerate(rows):
+        if previous is None or (row.speech_id, row.heading) != (
+            previous.speech_id,
+            previous.heading,
+        ):
+            starts.append(i)
+        previous = row
+    return starts
+
+
+def _in_folder(root: Path | None, build: Callable[..., Segment]) -> Segment:
+    """A segment built in a folder of its own (persist.build_folder), removed once nothing
+    reads it: a saved segment's folder holds its files under links of its own."""
+    with persist.build_folder(root) as folder:
+        try:
+            segment = build(folder=folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    weakref.finalize(segment, shutil.rmtree, folder, True)
+    return segment
+
+
 def build_snapshot(
-    store: Store, tokenizer: Tokenizer, params: BM25Params, fingerprint: str = ""
+    store: Store,
+    tokenizer: Tokenizer,
+    params: BM25Params,
+    fingerprint: str = "",
+    root: Path | None = None,
 ) -> Snapshot:
+    """The whole store as one segment, built in the index folder `root` (see
+    persist.build_folder), or in a temporary one."""
     started = time.perf_counter()
     speeches = _speeches(store)
     with token_source(tokenizer) as source:
         chunks = store.paragraph_chunks(CHUNK_ROWS)
-        segment = build_segment(chunks, speeches, source, fingerprint)
+        segment = _in_folder(root, partial(build_segment, chunks, speeches, source, fingerprint))
     snapshot = Snapshot(fingerprint, speeches, (segment,), np.zeros(len(segment), bool), params)
     log.info(
         "index: %d paragraphs of %d speeches in %.2fs",
@@ -215,7 +292,12 @@ def build_snapshot(
 
 
 def update_snapshot(
-    old: Snapshot, store: Store, tokenizer: Tokenizer, sources: set[str], fingerprint: str
+    old: Snapshot,
+    store: Store,
+    tokenizer: Tokenizer,
+    sources: set[str],
+    fingerprint: str,
+    root: Path | None = None,
 ) -> Snapshot:
     """`old` with the paragraphs of `sources` marked dead and a segment of their paragraphs
     as the store now has them. Only the new text is read and tokenised.
@@ -237,7 +319,9 @@ def update_snapshot(
     rows = store.paragraphs_of_sources(sorted(sources))
     if rows:
         with token_source(tokenizer) as source:
-            added = build_segment([rows], speeches, source, fingerprint, old.segments[-1])
+            last = old.segments[-1]
+            build = partial(build_segment, [rows], speeches, source, fingerprint, last)
+            added = _in_folder(root, build)
         segments += (added,)
         dead.append(np.zeros(len(added), dtype=bool))
     marked = np.concatenate(dead)

@@ -7,6 +7,7 @@ they cost their bytes, and a saved index reads only the texts a query touches.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import cast
@@ -40,6 +41,7 @@ class DiskArray:
         except BaseException:
             self._file.close()
             raise
+        self.path = path
         self._size = shape[0]
 
     def __len__(self) -> int:
@@ -98,6 +100,44 @@ class TextColumn:
         return cls(arrays[f"{name}_data"], cast(np.ndarray, arrays[f"{name}_offsets"]))
 
 
+class NpyWriter:
+    """A one-dimensional .npy file written a piece at a time, byte for byte what np.save
+    writes for the whole array: a build's big arrays never need to be whole in memory.
+
+    The header is written first and again with the final length when closed: numpy pads
+    a header so that its length does not depend on the array's (room to grow it in place).
+    """
+
+    def __init__(self, path: Path, dtype: type) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.size = 0
+        self._file = path.open("wb")
+        self._start = self._header()
+
+    def _header(self) -> int:
+        self._file.seek(0)
+        fmt = np.lib.format
+        descr = fmt.dtype_to_descr(self.dtype)
+        fmt.write_array_header_1_0(
+            self._file, {"descr": descr, "fortran_order": False, "shape": (self.size,)}
+        )
+        return self._file.tell()
+
+    def write(self, values: np.ndarray | bytes) -> None:
+        """Append items: an array (cast to the file's type) or their raw bytes."""
+        data = values if isinstance(values, bytes) else np.ascontiguousarray(values, self.dtype)
+        self._file.write(data if isinstance(data, bytes) else data.data)
+        self.size += len(data) // self.dtype.itemsize if isinstance(data, bytes) else len(data)
+
+    def close(self) -> Path:
+        if not self._file.closed:
+            if self._header() != self._start:
+                raise ValueError(f"{self.path.name}: the header changed length")
+            self._file.close()
+        return self.path
+
+
 class TextColumnBuilder:
     """Appends texts chunk by chunk into one growing buffer, copied never more than once."""
 
@@ -107,11 +147,34 @@ class TextColumnBuilder:
 
     def add(self, texts: list[str]) -> None:
         encoded = [t.encode("utf-8") for t in texts]
-        self._data += b"".join(encoded)
+        self._append(b"".join(encoded))
         self._lengths.append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
 
-    def build(self) -> TextColumn:
+    def _append(self, data: bytes) -> None:
+        self._data += data
+
+    def offsets(self) -> np.ndarray:
         lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, dtype=np.int64)
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        return TextColumn(np.frombuffer(self._data, dtype=np.uint8), offsets)
+        return offsets
+
+    def build(self) -> TextColumn:
+        return TextColumn(np.frombuffer(self._data, dtype=np.uint8), self.offsets())
+
+
+class TextColumnWriter(TextColumnBuilder):
+    """As TextColumnBuilder, with the buffer written to a .npy file as the texts come: a
+    million paragraphs' texts (half a gigabyte) are never in memory."""
+
+    def __init__(self, path: Path, opener: Callable[[Path], np.ndarray | DiskArray]) -> None:
+        super().__init__()
+        self._out = NpyWriter(path, np.uint8)
+        self._open = opener
+
+    def _append(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def build(self) -> TextColumn:
+        """The column, its buffer opened by `opener` (read by slices or mapped)."""
+        return TextColumn(self._open(self._out.close()), self.offsets())

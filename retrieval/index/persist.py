@@ -136,7 +136,7 @@ def _save_segment(segment: Segment, previous: Segment | None, scratch: Path) -> 
         **segment.phrases.arrays(),
     }
     for name, array in arrays.items():
-        np.save(scratch / f"{name}.npy", np.ascontiguousarray(array))
+        _save_array(scratch / f"{name}.npy", array)
     # A segment's vocabulary extends the previous one's; only the new words are written.
     known = {
         "text": len(previous.text.terms) if previous else 0,
@@ -151,6 +151,52 @@ def _save_segment(segment: Segment, previous: Segment | None, scratch: Path) -> 
         "context_terms": segment.context.terms[known["context"] :],
     }
     (scratch / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def _save_array(path: Path, array: np.ndarray | DiskArray) -> None:
+    """An array a build wrote to a file of its own (the big ones, see build_folder) is
+    linked, not written again; any other is saved."""
+    source = _file_of(array)
+    if source is not None and source.exists():
+        try:
+            os.link(source, path)
+        except OSError:
+            # A file system without hard links: copied by the kernel, not through memory.
+            shutil.copyfile(source, path)
+        return
+    # Not in a file of its own, or its file swept away meanwhile: saved from the array.
+    np.save(path, np.ascontiguousarray(array))
+
+
+def _file_of(array: np.ndarray | DiskArray) -> Path | None:
+    """The .npy file holding exactly this array, if it is read from one."""
+    if isinstance(array, DiskArray):
+        return array.path
+    base = array.base
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    if isinstance(base, np.memmap) and base.filename and base.shape == array.shape:
+        return Path(base.filename)
+    return None
+
+
+@contextmanager
+def build_folder(root: Path | None) -> Iterator[Path]:
+    """A folder for the big arrays of a segment being built, written as they are built and
+    linked into the segment's own folder when it is saved.
+
+    Under the index folder it is named like a save's scratch folder, so that a killed
+    build's is swept, and is written under the save lock, so that no sweep takes it
+    meanwhile; without an index folder it is a temporary one. The segment built keeps
+    its files open, so the folder may go any time after: it is the caller's to remove.
+    """
+    if root is None:
+        yield Path(tempfile.mkdtemp(prefix="speechbot-build-"))
+        return
+    parent = root / SEGMENT_PREFIX
+    with _saving(root):
+        parent.mkdir(parents=True, exist_ok=True)
+        yield Path(tempfile.mkdtemp(prefix=".build.", suffix=".tmp", dir=parent))
 
 
 def load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapshot:
@@ -176,7 +222,7 @@ def _load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapsh
     for key in meta["segments"]:
         previous = segments[-1] if segments else None
         segments.append(_load_segment(folder.parent / SEGMENT_PREFIX / key, previous))
-    dead = np.array(np.load(folder / "dead.npy", mmap_mode="r"))  # mapped first: _load_array
+    dead = np.array(np.load(folder / "dead.npy", mmap_mode="r"))  # mapped first: open_array
     integrity.check_snapshot(dead, segments, {s.id for s in speeches})
     # Saved before 3 Dec without them: worked out at start-up, as then.
     saved = [folder / f"df_{name}.npy" for name in integrity.FIELDS]
@@ -198,7 +244,7 @@ def _load(folder: Path, speeches: list[SpeechRow], params: BM25Params) -> Snapsh
 def _load_segment(folder: Path, previous: Segment | None) -> Segment:
     known = {f: len(getattr(previous, f).terms) if previous else 0 for f in integrity.FIELDS}
     meta = integrity.segment_meta(integrity.read_meta(folder), folder, known)
-    arrays = {p.stem: _load_array(p) for p in folder.glob("*.npy")}
+    arrays = {p.stem: open_array(p) for p in folder.glob("*.npy")}
     integrity.check_segment(arrays, meta, known)
 
     # Only READ_BY_SLICES come back as DiskArray; the prefixed arrays and context_starts
@@ -226,7 +272,8 @@ def _load_segment(folder: Path, previous: Segment | None) -> Segment:
     )
 
 
-def _load_array(path: Path) -> np.ndarray | DiskArray:
+def open_array(path: Path) -> np.ndarray | DiskArray:
+    """A saved array as a snapshot reads it: whole, mapped, or by slices (DiskArray)."""
     small = path.stat().st_size <= MAP_BYTES
     if not small and path.stem in READ_BY_SLICES:
         return DiskArray(path)

@@ -12,20 +12,31 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import cast
 
 import numpy as np
 
 from retrieval.index import compiled
-from retrieval.index.arrays import Runs, intersect_sorted, merge_runs, read_only, unique_counts
-from retrieval.index.columns import DiskArray, TextColumn
+from retrieval.index.arrays import (
+    Runs,
+    intersect_sorted,
+    merge_runs,
+    merge_runs_into,
+    read_only,
+    unique_counts,
+)
+from retrieval.index.columns import DiskArray, NpyWriter, TextColumn
 from retrieval.index.compiled import jit
 from retrieval.index.integrity import DamagedIndex
 
 # A needle's bigram lists narrow its candidates rarest first, as long as the next list is
 # no longer than this many times the candidates left.
 NARROWING_RATIO = 16
+# Bigram postings merged at a time by a big build (documents: 4 bytes each).
+MERGE_BUDGET = 1 << 24
 
 
 def _bigram_codes(text: str) -> np.ndarray:
@@ -63,6 +74,25 @@ class PhraseIndex:
         grams = unique_counts(np.concatenate([p.keys for p in parts]))[0]
         indptr, (docs,) = merge_runs(parts, len(grams), lambda k: np.searchsorted(grams, k))
         return cls(flat, grams, indptr, docs)
+
+    @classmethod
+    def written(
+        cls,
+        flat: TextColumn,
+        parts: list[Runs],
+        out: NpyWriter,
+        opener: Callable[[Path], np.ndarray | DiskArray],
+    ) -> PhraseIndex:
+        """As from_chunks, the documents written to `out` a range of bigrams at a time and
+        opened by `opener`: with the parts' documents spilled to files, a million
+        paragraphs' bigram postings (600 MB) are never whole in memory."""
+        if not parts:
+            parts = [cls.chunk_postings([], 0)]
+        grams = unique_counts(np.concatenate([p.keys for p in parts]))[0]
+        indptr = merge_runs_into(
+            parts, len(grams), lambda k: np.searchsorted(grams, k), [out], MERGE_BUDGET
+        )
+        return cls(flat, grams, indptr, opener(out.close()))
 
     def arrays(self) -> dict[str, np.ndarray | DiskArray]:
         return {

@@ -7,7 +7,7 @@ Exactness-critical: every score is read from these (tests/test_bm25_equivalence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -45,28 +45,36 @@ class Postings:
         return {term: i for i, term in enumerate(self.dense_terms.tolist())}
 
     @classmethod
-    def from_runs(cls, terms: Sequence[str], parts: list[Runs], lengths: np.ndarray) -> Postings:
-        """From the postings of consecutive runs of documents (see `postings_of`)."""
+    def from_runs(
+        cls,
+        terms: Sequence[str],
+        parts: list[Runs],
+        lengths: np.ndarray,
+        spill: Callable[[Runs], Runs] = lambda part: part,
+    ) -> Postings:
+        """From the postings of consecutive runs of documents (see `postings_of`). Each part
+        in `parts` is replaced by its postings of the terms that keep them, passed through
+        `spill` (arrays.spilled: to a file until merged), so a big index holds its parts
+        and its final arrays once each at most, not its postings three times."""
+        held = np.zeros(len(terms), dtype=np.int64)
+        for part in parts:
+            held[part.keys] += part.counts
+        dense_terms = np.flatnonzero(held > len(lengths) * DENSE_SHARE).astype(np.int32)
+        # Frequencies are small: the narrowest type that holds them makes a big index smaller.
+        narrow = narrowest(max((int(np.max(p.values[1], initial=0)) for p in parts), default=0))
+        dense: np.ndarray = np.zeros((len(dense_terms), len(lengths)), dtype=narrow)
+        for i, part in enumerate(parts):
+            parts[i] = spill(_undensed(part, dense_terms, dense))
         indptr, values = merge_runs(parts, len(terms))
         doc_ids, tfs = values if values else (np.zeros(0, np.int32), np.zeros(0, np.int32))
-        # Frequencies are small: the narrowest type that holds them makes a big index smaller.
-        most = int(tfs.max(initial=0))
-        narrow = np.uint8 if most < 1 << 8 else np.uint16 if most < 1 << 16 else np.int32
-        tfs = tfs.astype(narrow)
-        counts = np.diff(indptr)
-        dense_terms = np.flatnonzero(counts > len(lengths) * DENSE_SHARE).astype(np.int32)
-        dense = np.zeros((len(dense_terms), len(lengths)), dtype=narrow)
-        keep = np.ones(len(doc_ids), dtype=bool)
-        for row, term in zip(dense, dense_terms.tolist(), strict=True):
-            lo, hi = indptr[term], indptr[term + 1]
-            row[doc_ids[lo:hi]] = tfs[lo:hi]
-            keep[lo:hi] = False
-        if len(dense_terms):
-            counts[dense_terms] = 0
-            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(indptr.dtype)
-            doc_ids, tfs = doc_ids[keep], tfs[keep]
         return cls(
-            list(terms), indptr, doc_ids, tfs, lengths.astype(np.float64), dense_terms, dense
+            list(terms),
+            indptr,
+            doc_ids,
+            tfs.astype(narrow, copy=False),
+            lengths.astype(np.float64),
+            dense_terms,
+            dense,
         )
 
     @classmethod
@@ -138,6 +146,27 @@ class Postings:
         for row, term in zip(self.dense, self.dense_terms.tolist(), strict=True):
             df[term] = counts[row > 0].sum()
         return df
+
+
+def narrowest(most: int) -> type:
+    """The narrowest type for frequencies up to `most`."""
+    return np.uint8 if most < 1 << 8 else np.uint16 if most < 1 << 16 else np.int32
+
+
+def _undensed(part: Runs, dense_terms: np.ndarray, dense: np.ndarray) -> Runs:
+    """The part's postings of the dense terms written into their rows of `dense`; the part
+    without them, its frequencies as narrow as the rows'."""
+    docs, tfs = (np.asarray(v) for v in part.values)
+    at = np.searchsorted(dense_terms, part.keys)
+    in_rows = np.zeros(len(at), dtype=bool)
+    found = at < len(dense_terms)
+    in_rows[found] = dense_terms[at[found]] == part.keys[found]
+    keep = ~np.repeat(in_rows, part.counts)
+    if not keep.all():
+        dense[np.repeat(at[in_rows], part.counts[in_rows]), docs[~keep]] = tfs[~keep]
+        docs, tfs = docs[keep], tfs[keep]
+    kept = ~in_rows
+    return Runs(part.keys[kept], part.counts[kept], (docs, tfs.astype(dense.dtype, copy=False)))
 
 
 def postings_of(ids: np.ndarray, lengths: np.ndarray, first_doc: int) -> Runs:

@@ -155,5 +155,12 @@ class Tokenizer:
 
 def tokenize_batch(search_mode: bool, texts: list[str]) -> list[str]:
     """Index terms of each text joined by spaces; run in worker processes on big builds."""
-    tokenizer = Tokenizer(search_mode)
+    tokenizer = _worker_tokenizer(search_mode)
     return [" ".join(tokenizer.tokens(t)) for t in texts]
+
+
+@functools.cache
+def _worker_tokenizer(search_mode: bool) -> Tokenizer:
+    """One per process: its memo of segmented runs (`_block_words`) is per instance, and a
+    new one per batch began every batch with none."""
+    return Tokenizer(search_mode)
