@@ -126,10 +126,7 @@ class SearchEngine:
             if query.phrases:
                 # A quotation remembered not quite word for word (a name left out) still has
                 # its closest passages; they are shown as related, never as the quotation.
-                near = self._rerank(
-                    query,
-                    *top(self.fields, terms, max(depth, self.ranking.rerank_depth), within=scope),
-                )
+                near = self._ranked(query, terms, depth, scope)
                 close = near.evidence is not None and (
                     near.evidence.coverage >= self.ranking.misquote_coverage
                 )
@@ -150,6 +147,13 @@ class SearchEngine:
                     ANSWER,
                     relevant=len(first) + more if every else None,
                 )
+        return self._ranked(query, terms, depth, scope)
+
+    def _ranked(
+        self, query: Query, terms: list[str], depth: int, scope: np.ndarray | None
+    ) -> Ranked:
+        """The best BM25 candidates (in the scope, unless nothing there matches),
+        re-ranked."""
         want = max(depth, self.ranking.rerank_depth)
         order, scores = top(self.fields, terms, want, within=scope)
         if scope is not None and not order.size:
