@@ -95,7 +95,7 @@ class Snapshot:
         counts = np.add.reduceat(live, context_starts[:-1]) if len(live) else live
         set_(self, "starts", starts)
         set_(self, "_starts", starts.tolist())
-        set_(self, "text_of", _text_reader(self.segments, starts))
+        set_(self, "text_of", _text_reader(self.segments, self._starts))
         set_(self, "context_starts", context_starts)
         text_df, context_df = self.doc_freqs or (None, None)
         set_(self, "text", BM25([s.text for s in self.segments], self.params, live, text_df))
@@ -236,17 +236,15 @@ def context_of(heading: str, speech: SpeechRow) -> str:
     return " ".join(part for part in (heading, speech.title, speech.event) if part)
 
 
-def _text_reader(segments: tuple[Segment, ...], starts: np.ndarray) -> Callable[[int], str]:
+def _text_reader(segments: tuple[Segment, ...], starts: list[int]) -> Callable[[int], str]:
     """Texts are read from disk (columns.DiskArray), a few a question, and an answer reads
     the same ones twice (the fact check, then the quotations): the recent ones are kept.
     The reader holds the segments, not the snapshot, so no cycle keeps an old snapshot
     alive once the garbage collector's generations are frozen (gc.freeze)."""
 
-    first = starts.tolist()
-
     @functools.lru_cache(maxsize=TEXTS_KEPT)
     def text_of(doc: int) -> str:
-        i = bisect.bisect_right(first, doc) - 1
-        return segments[i].texts[doc - first[i]]
+        i = bisect.bisect_right(starts, doc) - 1
+        return segments[i].texts[doc - starts[i]]
 
     return text_of
